@@ -1,0 +1,32 @@
+"""The ``genscene`` command. Sub-commands live in ``genscene.commands`` and import heavy deps lazily."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from genscene.commands import doctor
+from genscene.errors import InputError
+
+app = typer.Typer(help="genscene: generative 3D scene reconstruction.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+app.command("doctor")(doctor.doctor)
+
+
+@app.callback()
+def _root() -> None:
+    """genscene: generative 3D scene reconstruction."""
+
+
+def main() -> None:
+    """Entry point: bad input becomes one line on stderr and exit status 2."""
+    try:
+        app()
+    except InputError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

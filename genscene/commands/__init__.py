@@ -1,0 +1,1 @@
+"""Sub-commands of the ``genscene`` CLI, one module each."""
