@@ -1,0 +1,1 @@
+"""Geometry: projection, point clouds, Gaussians, alignment."""
