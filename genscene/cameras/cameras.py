@@ -16,12 +16,11 @@ from torch import Tensor
 
 
 def _as_tensor(x, dtype=None) -> Tensor:
-    t = torch.as_tensor(x)
     if dtype is not None:
-        t = t.to(dtype)
-    elif not t.is_floating_point():
-        t = t.to(torch.float64)
-    return t
+        return torch.as_tensor(x, dtype=dtype)
+    if isinstance(x, torch.Tensor):
+        return x if x.is_floating_point() else x.to(torch.float64)
+    return torch.as_tensor(x, dtype=torch.float64)  # Python/NumPy numbers keep full precision
 
 
 @dataclass
