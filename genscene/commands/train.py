@@ -1,0 +1,35 @@
+"""``genscene train STAGE --preset tiny [--resume] [--out DIR]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from genscene.errors import InputError
+
+
+def train(
+    stage: str = typer.Argument(..., help="Stage to train: vae, geometry."),
+    preset: str = typer.Option("tiny", help="Named config preset (tiny = the embedded default)."),
+    out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Output folder (checkpoint, model, metrics)."),
+    resume: bool = typer.Option(False, help="Resume from OUT/checkpoint, or from the committed weights."),
+    steps: int = typer.Option(0, help="Override the preset's total steps (0 keeps it)."),
+    minutes: float = typer.Option(0.0, help="Stop after this many minutes and checkpoint (0: no limit)."),
+) -> None:
+    """Train one stage on procedural worlds, evaluate on held-out worlds, write checkpoint + metrics."""
+    from genscene.train.loop import Trainer
+    from genscene.train.stages import get_stage
+
+    st = get_stage(stage)
+    cfg = st.config(preset)
+    if steps:
+        cfg.loop.steps = steps
+    resume_from = None
+    if resume:
+        resume_from = out / "checkpoint"
+        if not (resume_from / "state.json").is_file():
+            raise InputError(resume_from, "--resume given but there is no checkpoint here")
+    trainer = Trainer(st, cfg, out, resume=resume_from)
+    metrics = trainer.fit(time_budget_s=minutes * 60 if minutes else None)
+    typer.echo(f"{stage}: step {metrics['steps']}, final {metrics['final']}")

@@ -1,0 +1,78 @@
+"""RGB images on disk (8-bit PNG/JPEG via Pillow) as ``[3, H, W]`` float in [0, 1].
+
+Writing rounds to 8 bits, so ``read_image(write_image(x))`` returns ``round(x * 255) / 255``
+exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from genscene.errors import InputError
+from genscene.io.atomic import atomic_path
+
+
+def image_to_uint8(image: Tensor) -> np.ndarray:
+    """``[3, H, W]`` float in [0, 1] -> ``[H, W, 3]`` uint8 (clipped, rounded)."""
+    if image.ndim != 3 or image.shape[0] != 3:
+        raise ValueError(f"image: expected [3, H, W], got {tuple(image.shape)}")
+    x = image.detach().cpu().to(torch.float32).clamp(0, 1).mul(255).round().to(torch.uint8)
+    return x.permute(1, 2, 0).contiguous().numpy()
+
+
+def write_image(path: str | Path, image: Tensor) -> None:
+    """Write ``image [3, H, W]`` (float in [0, 1]) as 8-bit RGB, atomically; format from the suffix."""
+    from PIL import Image
+
+    pixels = image_to_uint8(image)
+    with atomic_path(path) as tmp:
+        Image.fromarray(pixels).save(tmp)  # the temporary name keeps the suffix
+
+
+def read_image(path: str | Path, background: float = 1.0) -> Tensor:
+    """Read an image file as RGB ``[3, H, W]`` float32 in [0, 1].
+
+    EXIF orientation is applied (phone photos). Grey images are repeated to RGB; an alpha channel
+    is composited over a grey ``background`` (1.0 = white). 16-bit images are scaled by 1/65535.
+    """
+    from PIL import Image, ImageOps
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            if im.mode not in _DIRECT_MODES:  # palette, CMYK, bilevel, ...
+                im = im.convert("RGBA")
+            pixels = np.asarray(im)
+    except Exception as err:  # PIL raises several types for broken or unknown files
+        raise InputError(path, f"not a readable image ({type(err).__name__}: {err})") from err
+    return _to_rgb(pixels, background)
+
+
+_DIRECT_MODES = ("L", "LA", "RGB", "RGBA", "I;16", "I;16B", "I", "F")
+
+
+def _to_rgb(pixels: np.ndarray, background: float) -> Tensor:
+    """``[H, W]`` or ``[H, W, C]`` pixels (C = 1..4) -> ``[3, H, W]`` float32 in [0, 1]."""
+    if pixels.dtype == np.uint8:
+        x = pixels.astype(np.float32) / 255.0
+    elif pixels.dtype in (np.uint16, np.int32, np.dtype(">u2")):
+        x = pixels.astype(np.float32) / 65535.0
+    else:
+        x = pixels.astype(np.float32)
+    if x.ndim == 2:
+        x = x[..., None]
+    alpha = None
+    if x.shape[-1] in (2, 4):
+        x, alpha = x[..., :-1], x[..., -1:]
+    if x.shape[-1] == 1:
+        x = np.repeat(x, 3, axis=-1)
+    if alpha is not None:
+        x = x * alpha + background * (1.0 - alpha)
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))

@@ -1,0 +1,1 @@
+"""Training: one shared accelerate loop, typed configs, pickle-free resumable checkpoints."""

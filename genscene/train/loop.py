@@ -1,0 +1,171 @@
+"""The shared training loop on accelerate: CPU, one GPU or several (DDP), exact resume."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from genscene.train.checkpoint import load_training_state, save_training_state
+from genscene.train.config import TrainConfig, to_dict
+from genscene.train.ema import EMA
+from genscene.train.stage import Stage
+
+
+def lr_lambda(cfg: TrainConfig):
+    """Linear warm-up to 1, then cosine to ``min_lr_ratio`` at ``loop.steps``."""
+    warm, total, floor = cfg.optim.warmup_steps, cfg.loop.steps, cfg.optim.min_lr_ratio
+
+    def fn(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        progress = min(1.0, (step - warm) / max(1, total - warm))
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return fn
+
+
+def _step_seed(seed: int, step: int, rank: int) -> int:
+    return (seed * 1_000_003 + step * 7919 + rank * 104_729) % (2**63 - 1)
+
+
+class Trainer:
+    """Runs ``stage`` under ``cfg`` and writes checkpoints, the exported model and metrics to ``out``."""
+
+    def __init__(self, stage: Stage, cfg: TrainConfig, out: Path, resume: Path | None = None):
+        from accelerate import Accelerator
+
+        self.stage, self.cfg, self.out = stage, cfg, Path(out)
+        precision = cfg.loop.mixed_precision if torch.cuda.is_available() else "no"
+        self.acc = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
+        torch.manual_seed(cfg.loop.seed)
+        model = stage.build_model(cfg)
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas,
+                                           weight_decay=cfg.optim.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg))
+        self.ema = EMA(model, cfg.loop.ema_decay) if cfg.loop.ema_decay > 0 else None
+        self.step = 0
+        self.history: list[dict[str, Any]] = []
+        self.eval_curve: list[dict[str, Any]] = []
+        if resume is not None:
+            self._load(resume, model)
+        self.model, self.optimizer = self.acc.prepare(model, self.optimizer)
+
+    # ------------------------------------------------------------------ state
+    def _load(self, path: Path, model: nn.Module) -> None:
+        state = load_training_state(path)
+        model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.ema is not None and state["ema"] is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.step = state["step"]
+        self.history = state["metrics"].get("history", [])
+        self.eval_curve = state["metrics"].get("eval_curve", [])
+        if "torch" in state["rng"]:
+            torch.set_rng_state(state["rng"]["torch"])
+
+    def _save(self) -> None:
+        if not self.acc.is_main_process:
+            return
+        model = self.acc.unwrap_model(self.model)
+        save_training_state(
+            self.out / "checkpoint", model.state_dict(), self.optimizer.state_dict(),
+            self.scheduler.state_dict(), self.step, to_dict(self.cfg),
+            ema_state=self.ema.state_dict() if self.ema else None,
+            metrics={"history": self.history, "eval_curve": self.eval_curve},
+        )
+
+    def _eval_model(self) -> nn.Module:
+        """The unwrapped model, with EMA weights swapped in when EMA is on (a copy, not in place)."""
+        model = self.acc.unwrap_model(self.model)
+        if self.ema is None:
+            return model
+        averaged = copy.deepcopy(model)
+        self.ema.copy_to(averaged)
+        return averaged
+
+    # ------------------------------------------------------------------ loop
+    def _train_step(self) -> dict[str, float]:
+        cfg, acc = self.cfg, self.acc
+        torch.manual_seed(_step_seed(cfg.loop.seed, self.step, acc.process_index))
+        logs: dict[str, float] = {}
+        self.model.train()
+        for micro in range(cfg.loop.grad_accum):
+            batch = self.stage.make_batch(cfg, self.step, acc.process_index, micro, acc.device)
+            sync = micro == cfg.loop.grad_accum - 1
+            ctx = acc.no_sync(self.model) if not sync else contextlib.nullcontext()
+            with ctx, acc.autocast():
+                loss, terms = self.stage.loss(self.model, batch)
+                acc.backward(loss / cfg.loop.grad_accum)
+            for k, v in terms.items():
+                logs[k] = logs.get(k, 0.0) + v / cfg.loop.grad_accum
+        if cfg.optim.grad_clip > 0:
+            logs["grad_norm"] = float(acc.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip))
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update(self.acc.unwrap_model(self.model))
+        self.step += 1
+        logs["lr"] = self.scheduler.get_last_lr()[0]
+        return logs
+
+    def evaluate(self) -> dict[str, float]:
+        model = self._eval_model()
+        model.eval()
+        with torch.no_grad():
+            metrics = self.stage.evaluate(model, self.cfg, self.acc.device)
+        self.eval_curve.append({"step": self.step, **metrics})
+        return metrics
+
+    def fit(self, until_step: int | None = None, time_budget_s: float | None = None) -> dict[str, Any]:
+        """Train to ``cfg.loop.steps``, evaluate, export; returns (and writes) the metrics dict.
+
+        ``until_step`` / ``time_budget_s`` stop early (the schedule still runs to ``cfg.loop.steps``),
+        leaving a checkpoint that a later run resumes exactly.
+        """
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        cfg = self.cfg.loop
+        start_step, t0 = self.step, time.perf_counter()
+        columns = (TextColumn(f"[bold]{self.stage.name}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TextColumn("{task.fields[loss]}"), TimeRemainingColumn())
+        with Progress(*columns, disable=not self.acc.is_main_process, transient=False) as bar:
+            task = bar.add_task("train", total=cfg.steps, completed=self.step, loss="")
+            stop = min(cfg.steps, until_step) if until_step is not None else cfg.steps
+            while self.step < stop:
+                if time_budget_s is not None and time.perf_counter() - t0 > time_budget_s:
+                    break
+                logs = self._train_step()
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    self.history.append({"step": self.step, **logs})
+                bar.update(task, completed=self.step, loss=f"loss {logs.get('loss', float('nan')):.4g}")
+                if cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < stop:
+                    self.evaluate()
+                if cfg.ckpt_every and self.step % cfg.ckpt_every == 0 and self.step < stop:
+                    self._save()
+        train_time = time.perf_counter() - t0
+        final = self.evaluate()
+        self._save()
+        metrics = {
+            "stage": self.stage.name, "preset": self.cfg.preset, "steps": self.step,
+            "steps_this_run": self.step - start_step, "train_time_s_this_run": round(train_time, 2),
+            "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+            "num_processes": self.acc.num_processes, "final": final,
+            "eval_curve": self.eval_curve, "history": self.history,
+        }
+        if self.acc.is_main_process:
+            self.stage.export(self._eval_model(), self.out / "model")
+            (self.out / "config.json").write_text(json.dumps(to_dict(self.cfg), indent=1))
+            (self.out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+        self.acc.wait_for_everyone()
+        return metrics
+

@@ -1,0 +1,74 @@
+"""Small, separate loss units (VGGT's geometry losses, the VAE's reconstruction loss)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def image_gradients(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Finite differences of ``[..., H, W, C]`` maps along W and H (shapes ``[..., H, W-1, C]``, ``[..., H-1, W, C]``)."""
+    return x[..., :, 1:, :] - x[..., :, :-1, :], x[..., 1:, :, :] - x[..., :-1, :, :]
+
+
+def confidence_regression_loss(pred: Tensor, target: Tensor, conf: Tensor, valid: Tensor,
+                               alpha: float = 0.2, grad_weight: float = 1.0) -> Tensor:
+    """VGGT's aleatoric loss for dense maps: ``conf * |pred - gt| + conf * |grad| - alpha log conf``.
+
+    Args:
+        pred, target: ``[B, S, H, W, C]`` (depth uses C = 1).
+        conf: ``[B, S, H, W]`` (> 1).
+        valid: bool ``[B, S, H, W]``; invalid pixels contribute nothing.
+    """
+    v = valid.to(pred.dtype)
+    n = v.sum().clamp_min(1)
+    err = (pred - target).norm(dim=-1)
+    loss = ((conf * err - alpha * conf.log()) * v).sum() / n
+    if grad_weight:
+        masked_pred, masked_tgt = pred * v[..., None], target * v[..., None]
+        for gp, gt, mask in zip(image_gradients(masked_pred), image_gradients(masked_tgt),
+                                _gradient_masks(valid)):
+            m = mask.to(pred.dtype)
+            c = _pair_conf(conf, gp.shape)
+            loss = loss + grad_weight * (c * (gp - gt).norm(dim=-1) * m).sum() / m.sum().clamp_min(1)
+    return loss
+
+
+def _gradient_masks(valid: Tensor) -> tuple[Tensor, Tensor]:
+    return valid[..., :, 1:] & valid[..., :, :-1], valid[..., 1:, :] & valid[..., :-1, :]
+
+
+def _pair_conf(conf: Tensor, shape: torch.Size) -> Tensor:
+    """Crop ``conf [B,S,H,W]`` to a gradient map's spatial shape."""
+    return conf[..., : shape[-3], : shape[-2]]
+
+
+def camera_loss(pred_enc: Tensor, gt_enc: Tensor, delta: float = 1.0) -> Tensor:
+    """VGGT's camera loss: Huber on translation, quaternion and field of view, summed.
+
+    ``[B, S, 9]`` each. A quaternion and its negation are the same rotation: the closer sign counts.
+    """
+    t = F.huber_loss(pred_enc[..., :3], gt_enc[..., :3], delta=delta)
+    q_pred, q_gt = pred_enc[..., 3:7], gt_enc[..., 3:7]
+    q = torch.minimum((q_pred - q_gt).abs().sum(-1), (q_pred + q_gt).abs().sum(-1)).mean()
+    fov = F.huber_loss(pred_enc[..., 7:], gt_enc[..., 7:], delta=delta)
+    return t + q + fov
+
+
+def vae_loss(recon: Tensor, target: Tensor, kl: Tensor, kl_weight: float = 1e-6,
+             grad_weight: float = 0.5) -> tuple[Tensor, dict[str, float]]:
+    """L1 + image-gradient L1 (keeps edges sharp without a perceptual net) + weighted KL.
+
+    ``recon``/``target``: ``[B, T, 3, H, W]``; ``kl``: ``[B]``.
+    """
+    l1 = (recon - target).abs().mean()
+    grad = sum((a - b).abs().mean() for a, b in zip(_hw_gradients(recon), _hw_gradients(target)))
+    kl_term = kl.mean()
+    loss = l1 + grad_weight * grad + kl_weight * kl_term
+    return loss, {"loss": loss.item(), "l1": l1.item(), "grad": grad.item(), "kl": kl_term.item()}
+
+
+def _hw_gradients(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Finite differences of ``[..., H, W]`` images along W and H."""
+    return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
