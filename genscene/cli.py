@@ -7,11 +7,13 @@ import sys
 import typer
 
 from genscene.commands import doctor
+from genscene.commands import trajectory
 from genscene.errors import InputError
 
 app = typer.Typer(help="genscene: generative 3D scene reconstruction.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 app.command("doctor")(doctor.doctor)
+app.add_typer(trajectory.app, name="trajectory")
 
 
 @app.callback()

@@ -1,0 +1,119 @@
+"""``genscene trajectory``: list presets, preview a path as a PNG, export it as JSON."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Callable, Optional
+
+import typer
+
+from genscene.errors import InputError
+
+app = typer.Typer(help="Camera trajectories: presets, previews, JSON export.", no_args_is_help=True)
+
+DEFAULT_FRAMES = 49
+
+
+def _one_line_errors(command: Callable) -> Callable:
+    """Bad input -> one line on stderr and exit status 2, also when the app runs without ``main``."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except InputError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _parse_params(items: list[str]) -> dict[str, str]:
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError("--param", f"expected KEY=VALUE, got {item!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def _is_file(target: str) -> bool:
+    return target.lower().endswith(".json") or Path(target).is_file()
+
+
+def resolve(target: str, frames: int | None, distance: float | None, params: list[str]):
+    """``(c2w [T, 4, 4], look_at [3] or None, title)`` for a preset name or a trajectory JSON file."""
+    import torch
+
+    from genscene.cameras.trajectories import get_spec, make_params, make_trajectory, trajectory_from_json
+
+    if _is_file(target):
+        if distance is not None or params:
+            raise InputError(target, "--distance and --param apply to presets, not to trajectory files")
+        c2w = trajectory_from_json(target, frames)
+        return c2w, None, f"{Path(target).name}: {c2w.shape[0]} frames"
+    kwargs = _parse_params(params)
+    n = frames or DEFAULT_FRAMES
+    c2w = make_trajectory(target, n, distance, **kwargs)
+    chosen = make_params(get_spec(target), distance, **kwargs)
+    depth = getattr(chosen, "look_at_depth", 1.0)
+    look_at = torch.tensor([0.0, 0.0, depth], dtype=torch.float64)
+    shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in vars(chosen).items())
+    return c2w, look_at, f"{target}: {n} frames ({shown})"
+
+
+@app.command("list")
+def list_command() -> None:
+    """List the trajectory presets with their parameters and defaults."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from genscene.cameras.trajectories import list_trajectories
+
+    table = Table(title="trajectory presets (distances in median scene depths)")
+    table.add_column("name", no_wrap=True)
+    for column in ("source", "motion", "parameters (defaults)"):
+        table.add_column(column)
+    for name, spec in list_trajectories().items():
+        defaults = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                             for k, v in vars(spec.defaults()).items())
+        table.add_row(name, spec.source, spec.summary, defaults)
+    Console().print(table)
+
+
+@app.command("preview")
+@_one_line_errors
+def preview_command(
+    target: str = typer.Argument(..., help="Preset name (see `genscene trajectory list`) or a trajectory JSON file."),
+    output: Path = typer.Option(..., "--output", "-o", help="PNG to write."),
+    frames: Optional[int] = typer.Option(None, "--frames", "-n", help=f"Number of frames (presets: {DEFAULT_FRAMES})."),
+    distance: Optional[float] = typer.Option(None, "--distance", "-d", help="Preset distance, in median depths."),
+    param: list[str] = typer.Option([], "--param", "-p", help="Other preset parameter, KEY=VALUE (repeatable)."),
+) -> None:
+    """Draw a camera path as frusta seen from above (x-z) and from the side (z-y)."""
+    from genscene.cameras.trajectories.preview import draw_preview
+
+    if output.suffix.lower() != ".png":
+        raise InputError(output, "the preview is a PNG; give a path ending in .png", field="--output")
+    c2w, look_at, title = resolve(target, frames, distance, param)
+    draw_preview(c2w, output, title, look_at=look_at)
+    typer.echo(f"wrote {output}")
+
+
+@app.command("export")
+@_one_line_errors
+def export_command(
+    target: str = typer.Argument(..., help="Preset name or trajectory JSON file."),
+    output: Path = typer.Option(..., "--output", "-o", help="JSON to write ({'convention': 'opencv_c2w', ...})."),
+    frames: Optional[int] = typer.Option(None, "--frames", "-n", help=f"Number of frames (presets: {DEFAULT_FRAMES})."),
+    distance: Optional[float] = typer.Option(None, "--distance", "-d", help="Preset distance, in median depths."),
+    param: list[str] = typer.Option([], "--param", "-p", help="Other preset parameter, KEY=VALUE (repeatable)."),
+) -> None:
+    """Write the per-frame camera-to-world poses (OpenCV, frame 0 = identity) as JSON."""
+    from genscene.cameras.trajectories import save_trajectory_json
+
+    c2w, _, _ = resolve(target, frames, distance, param)
+    save_trajectory_json(output, c2w)
+    typer.echo(f"wrote {output} ({c2w.shape[0]} poses)")
