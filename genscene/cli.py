@@ -6,13 +6,15 @@ import sys
 
 import typer
 
-from genscene.commands import doctor
+from genscene.commands import doctor, reconstruct, train
 from genscene.commands import trajectory
 from genscene.errors import InputError
 
 app = typer.Typer(help="genscene: generative 3D scene reconstruction.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 app.command("doctor")(doctor.doctor)
+app.command("train")(train.train)
+app.command("reconstruct")(reconstruct.reconstruct)
 app.add_typer(trajectory.app, name="trajectory")
 
 

@@ -297,11 +297,24 @@ def invert_rigid(M: Tensor) -> Tensor:
     return rigid_matrix(Rt, -(Rt @ t.unsqueeze(-1)).squeeze(-1))
 
 
+def _broadcast_shape(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
+    """NumPy broadcasting of two shapes (``torch.broadcast_shapes`` imports sympy: seconds at start-up)."""
+    a, b = tuple(a), tuple(b)
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x != y and 1 not in (x, y):
+            raise ValueError(f"shapes {a} and {b} do not broadcast")
+        out.append(max(x, y) if min(x, y) else 0)
+    return tuple(out)
+
+
 def _broadcast_pair(K: Tensor, w2c: Tensor) -> tuple[Tensor, Tensor]:
-    shape = torch.broadcast_shapes(K.shape[:-2], w2c.shape[:-2])
+    shape = _broadcast_shape(K.shape[:-2], w2c.shape[:-2])
     return K.expand(*shape, 3, 3).clone(), w2c.expand(*shape, 4, 4).clone()
 
 
 def _broadcast_pair_rt(R: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
-    shape = torch.broadcast_shapes(R.shape[:-2], t.shape[:-1])
+    shape = _broadcast_shape(R.shape[:-2], t.shape[:-1])
     return R.expand(*shape, 3, 3), t.to(R.dtype).expand(*shape, 3)

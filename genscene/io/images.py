@@ -26,9 +26,15 @@ def image_to_uint8(image: Tensor) -> np.ndarray:
 
 def write_image(path: str | Path, image: Tensor) -> None:
     """Write ``image [3, H, W]`` (float in [0, 1]) as 8-bit RGB, atomically; format from the suffix."""
+    write_rgb8(path, image_to_uint8(image))
+
+
+def write_rgb8(path: str | Path, pixels: np.ndarray) -> None:
+    """Write ``pixels [H, W, 3]`` uint8 atomically; format from the suffix (batch conversions use this)."""
     from PIL import Image
 
-    pixels = image_to_uint8(image)
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ValueError(f"pixels: expected [H, W, 3] uint8, got {pixels.dtype} {pixels.shape}")
     with atomic_path(path) as tmp:
         Image.fromarray(pixels).save(tmp)  # the temporary name keeps the suffix
 

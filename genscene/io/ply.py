@@ -201,7 +201,7 @@ def write_gaussians_ply(path: str | Path, gaussians: Gaussians) -> None:
         "scale": torch.log(g.scales.clamp_min(MIN_SCALE)),  # [N, 3]
         "rot": g.quats,  # [N, 4] w, x, y, z
     }
-    table = torch.cat(list(raw.values()), dim=-1).numpy().astype(np.float32)  # [N, 17 + 3K]
+    table = torch.cat(list(raw.values()), dim=-1).detach().numpy().astype(np.float32)  # [N, 17 + 3K]
     names = _gaussian_fields(raw["f_rest"].shape[1])
     vertices = np.empty(n, dtype=[(name, "<f4") for name in names])
     for i, name in enumerate(names):

@@ -35,10 +35,16 @@ from genscene.geometry.gaussians import Gaussians
 from genscene.io import depth as depth_io
 from genscene.io.atomic import atomic_path
 from genscene.io.cameras_json import load_cameras_json, save_cameras_json
-from genscene.io.images import read_image, write_image
+from genscene.io.images import read_image, write_rgb8
 from genscene.io.meta import collect_versions, peak_memory, to_jsonable
-from genscene.io.ply import colors_to_uint8, read_gaussians_ply, read_points_ply, write_gaussians_ply, write_points_ply
-from genscene.io.video import write_video
+from genscene.io.ply import (
+    colors_to_uint8,
+    read_gaussians_ply,
+    read_points_ply,
+    write_gaussians_ply,
+    write_points_ply,
+)
+from genscene.io.video import frames_to_uint8, write_video
 
 FORMAT = "genscene.scene"
 FORMAT_VERSION = 1
@@ -51,7 +57,7 @@ class Scene:
     """Everything a run produces, in memory (CPU tensors)."""
 
     frames: Tensor
-    """RGB frames ``[T, 3, H, W]`` float in [0, 1]."""
+    """RGB frames ``[T, 3, H, W]`` float in [0, 1] (stored as 8-bit PNG: read back as ``round(x*255)/255``)."""
     cameras: Cameras
     """Cameras ``[T]`` of the frames (image size ``W x H``)."""
     depths: Tensor | None = None
@@ -59,7 +65,7 @@ class Scene:
     confidence: Tensor | None = None
     """Per-pixel depth confidence ``[T, H, W]`` (needs ``depths``)."""
     points: tuple[Tensor, Tensor | None] | None = None
-    """Point cloud ``(xyz [N, 3], rgb [N, 3] float in [0, 1] or None)``."""
+    """Point cloud ``(xyz [N, 3], rgb [N, 3] float in [0, 1] or None)``; xyz stored float32, rgb 8-bit."""
     gaussians: Gaussians | None = None
     """3D Gaussians (activated values)."""
     meta: dict[str, Any] = field(default_factory=dict)
@@ -144,8 +150,8 @@ def _meta_record(scene: Scene) -> dict[str, Any]:
 
 def _write_frames(folder: Path, scene: Scene) -> list[str]:
     names = [f"frames/{frame_name(i)}" for i in range(scene.num_frames)]
-    for name, frame in zip(names, scene.frames):
-        write_image(folder / name, frame)
+    for name, pixels in zip(names, frames_to_uint8(scene.frames)):  # one conversion for all frames
+        write_rgb8(folder / name, pixels)
     return names
 
 

@@ -39,7 +39,10 @@ def _step_seed(seed: int, step: int, rank: int) -> int:
 class Trainer:
     """Runs ``stage`` under ``cfg`` and writes checkpoints, the exported model and metrics to ``out``."""
 
-    def __init__(self, stage: Stage, cfg: TrainConfig, out: Path, resume: Path | None = None):
+    def __init__(self, stage: Stage, cfg: TrainConfig, out: Path, resume: Path | None = None,
+                 init_from: Path | None = None):
+        """``resume``: a full training checkpoint (exact resume). ``init_from``: an exported model
+        folder (e.g. the committed ``weights/``) whose weights start a new optimiser run."""
         from accelerate import Accelerator
 
         self.stage, self.cfg, self.out = stage, cfg, Path(out)
@@ -47,6 +50,8 @@ class Trainer:
         self.acc = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
         torch.manual_seed(cfg.loop.seed)
         model = stage.build_model(cfg)
+        if init_from is not None:
+            model.load_state_dict(stage.load_pretrained(init_from).state_dict())
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas,
                                            weight_decay=cfg.optim.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg))

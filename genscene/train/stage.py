@@ -37,3 +37,6 @@ class Stage(Protocol):
 
     def export(self, model: nn.Module, path: Path) -> None:
         """Save the model with its own config (``save_pretrained``) under ``path``."""
+
+    def load_pretrained(self, path: Path) -> nn.Module:
+        """Load what :meth:`export` wrote."""

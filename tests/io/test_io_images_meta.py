@@ -29,8 +29,21 @@ def test_read_grey_and_rgba(tmp_path):
     rgba[..., 0], rgba[..., 3] = 255, 0  # fully transparent red
     Image.fromarray(rgba).save(tmp_path / "t.png")
     assert torch.allclose(read_image(tmp_path / "t.png", background=1.0), torch.ones(3, 2, 2))
+    Image.fromarray(np.full((2, 3), 13107, np.uint16)).save(tmp_path / "g16.png")  # 13107 / 65535 = 0.2
+    assert torch.allclose(read_image(tmp_path / "g16.png"), torch.full((3, 2, 3), 0.2))
     with pytest.raises(InputError, match="nope.png: file not found"):
         read_image(tmp_path / "nope.png")
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    pixels = np.zeros((4, 6, 3), np.uint8)
+    pixels[0] = 255  # white top row
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    Image.fromarray(pixels).save(tmp_path / "phone.jpg", exif=exif, quality=100)
+    img = read_image(tmp_path / "phone.jpg")
+    assert img.shape == (3, 6, 4)
+    assert img[:, :, -1].min() > 0.9 and img[:, :, 0].max() < 0.1  # the white row is now the right column
 
 
 def test_meta_is_json_and_names_bad_values(tmp_path):

@@ -1,0 +1,60 @@
+"""``genscene reconstruct IMAGES... -o scene/``: depth, cameras and points from images or a video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from genscene.errors import InputError
+
+
+def resolve_weights(name: str, explicit: Path | None) -> Path:
+    """The checkpoint folder to load: ``--weights`` if given, else the one found for ``name``."""
+    from genscene.weights import found_checkpoints, weight_dirs
+
+    if explicit is not None:
+        return explicit
+    found = found_checkpoints()
+    if name not in found:
+        searched = ", ".join(str(d) for d in weight_dirs())
+        raise InputError("weights", f"no '{name}' checkpoint found (searched {searched}); pass --weights DIR")
+    return found[name]
+
+
+def reconstruct(
+    inputs: list[Path] = typer.Argument(..., help="Image files, one folder of images, or one video."),
+    out: Path = typer.Option(..., "--out", "-o", help="Scene folder to write."),
+    weights: Path = typer.Option(None, help="Geometry checkpoint folder (default: the embedded one)."),
+    size: int = typer.Option(128, help="Long image side fed to the network."),
+    frames: int = typer.Option(8, help="Frames sampled from a video input."),
+    device: str = typer.Option("auto", help="cpu, cuda or auto."),
+    overwrite: bool = typer.Option(False, help="Replace an existing scene folder."),
+) -> None:
+    """Feed-forward reconstruction: writes depth, cameras (json, nerfstudio, COLMAP), points and a preview."""
+    import time
+
+    import torch
+
+    from genscene.io.meta import build_meta
+    from genscene.io.scene import write_scene
+    from genscene.models.geometry import GeometryNet
+    from genscene.pipelines.reconstruct import ReconstructConfig, collect_inputs, prepare_views, preview_png
+    from genscene.pipelines.reconstruct import reconstruct as run
+
+    if out.exists() and not overwrite:
+        raise InputError(out, "already exists (pass --overwrite to replace it)")
+    cfg = ReconstructConfig(size=size, video_frames=frames)
+    t0 = time.perf_counter()
+    images, names = collect_inputs(list(inputs), cfg)
+    ckpt = resolve_weights("geometry", weights)
+    dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    model = GeometryNet.from_pretrained(ckpt).to(dev).eval()
+    views = prepare_views(images, cfg.size, model.config.patch_size)
+    scene = run(views, model, cfg)
+    scene.meta = build_meta(inputs={"files": [str(p) for p in inputs], "views": names, "weights": str(ckpt)},
+                            timings={**scene.meta.pop("timings_s"), "total": round(time.perf_counter() - t0, 3)},
+                            **scene.meta)
+    write_scene(out, scene, colmap=True, overwrite=overwrite)
+    preview_png(scene, out / "preview.png")
+    typer.echo(f"wrote {out} ({scene.num_frames} views, {len(scene.points[0])} points)")

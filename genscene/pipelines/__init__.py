@@ -1,0 +1,1 @@
+"""Pipelines: compositions of the stages (DESIGN §1)."""

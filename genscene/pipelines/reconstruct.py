@@ -1,0 +1,136 @@
+"""``reconstruct``: images, a folder or a video -> depth, cameras, confidence and a coloured point cloud.
+
+The geometry network sees all views at once (frame 0 is the reference); its outputs are in the
+frame-0 camera at a normalised scale (mean point distance 1), so the scene is up to scale.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from genscene.cameras.formats.vggt import pose_encoding_to_cameras
+from genscene.errors import InputError
+from genscene.io.scene import Scene
+from genscene.models.geometry import GeometryNet
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".avi", ".mkv")
+
+
+@dataclass
+class ReconstructConfig:
+    """How inputs are prepared and outputs filtered."""
+
+    size: int = 128
+    """Long image side fed to the network (rounded to the patch size); the default training size."""
+    max_views: int = 32
+    """The most views the network takes at once."""
+    video_frames: int = 8
+    """Frames sampled evenly from a video input."""
+    conf_quantile: float = 0.3
+    """Drop this fraction of the least confident pixels from the point cloud."""
+    max_points: int = 300_000
+    """Cap on exported points (evenly strided)."""
+
+
+def collect_inputs(inputs: list[Path], cfg: ReconstructConfig) -> tuple[list[Tensor], list[str]]:
+    """Read images (files, one folder, or one video) as ``[3, H, W]`` tensors in [0, 1], with names."""
+    from genscene.io.images import read_image
+    from genscene.io.video import read_video
+
+    if len(inputs) == 1 and inputs[0].is_dir():
+        files = sorted(p for p in inputs[0].iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise InputError(inputs[0], f"folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        inputs = files
+    if len(inputs) == 1 and inputs[0].suffix.lower() in VIDEO_SUFFIXES:
+        frames, _ = read_video(inputs[0], num_frames=cfg.video_frames)
+        return list(frames), [f"{inputs[0].name}#{i}" for i in range(len(frames))]
+    for p in inputs:
+        if p.suffix.lower() not in IMAGE_SUFFIXES:
+            raise InputError(p, f"not an image or video by its suffix ({p.suffix or 'none'})")
+    if len(inputs) > cfg.max_views:
+        raise InputError(inputs[cfg.max_views], f"too many views: {len(inputs)} > {cfg.max_views}")
+    return [read_image(p) for p in inputs], [p.name for p in inputs]
+
+
+def network_size(height: int, width: int, long_side: int, patch: int) -> tuple[int, int]:
+    """``(H, W)`` keeping the aspect ratio, long side ``long_side``, both multiples of ``patch``."""
+    scale = long_side / max(height, width)
+    return tuple(max(patch, int(round(x * scale / patch)) * patch) for x in (height, width))
+
+
+def prepare_views(images: list[Tensor], size: int, patch: int) -> Tensor:
+    """Resize every view to the first view's network size: ``[S, 3, H, W]``."""
+    h, w = network_size(*images[0].shape[-2:], size, patch)
+    return torch.stack([F.interpolate(im[None], size=(h, w), mode="bilinear", antialias=True,
+                                      align_corners=False)[0].clamp(0, 1) for im in images])
+
+
+def clamp_fov(pose_enc: Tensor, min_deg: float = 5.0, max_deg: float = 170.0) -> Tensor:
+    """Keep predicted fields of view ``pose_enc[..., 7:9]`` where a pinhole camera exists."""
+    lo, hi = torch.deg2rad(torch.tensor([min_deg, max_deg], dtype=pose_enc.dtype))
+    return torch.cat([pose_enc[..., :7], pose_enc[..., 7:].clamp(lo, hi)], dim=-1)
+
+
+@torch.no_grad()
+def reconstruct(images: Tensor, model: GeometryNet, cfg: ReconstructConfig | None = None) -> Scene:
+    """Run the geometry network on ``images [S, 3, H, W]`` and assemble a :class:`Scene`."""
+    cfg = cfg or ReconstructConfig()
+    device = next(model.parameters()).device
+    s, _, h, w = images.shape
+    t0 = time.perf_counter()
+    out = model(images[None].to(device, torch.float32))
+    infer_s = time.perf_counter() - t0
+    # points are predicted in the frame-0 camera; pin frame 0 to the identity exactly
+    cameras = pose_encoding_to_cameras(clamp_fov(out["pose_enc"][0].double().cpu()), w, h).relative_to_first()
+    depth = out["depth"][0].float().cpu()  # [S, H, W]
+    conf = out["depth_conf"][0].float().cpu()
+    points = out["points"][0].float().cpu()  # [S, H, W, 3]
+    keep = conf >= torch.quantile(conf.flatten(), cfg.conf_quantile)
+    xyz, rgb = points[keep], images.permute(0, 2, 3, 1)[keep]
+    stride = max(1, len(xyz) // cfg.max_points)
+    meta = {"timings_s": {"network": round(infer_s, 3)}, "views": s, "network_size": [h, w],
+            "scale": "normalised: mean distance of points to the frame-0 camera = 1"}
+    return Scene(frames=images.float(), cameras=cameras, depths=depth, confidence=conf,
+                 points=(xyz[::stride], rgb[::stride]), meta=meta)
+
+
+def preview_png(scene: Scene, path: Path) -> None:
+    """A contact sheet: inputs, depth and confidence per view, and the points from above."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from genscene.io.atomic import atomic_path
+
+    n = min(scene.num_frames, 8)
+    fig, axes = plt.subplots(3, n + 1, figsize=(2.2 * (n + 1), 6.6), squeeze=False)
+    for i in range(n):
+        axes[0, i].imshow(scene.frames[i].permute(1, 2, 0).numpy())
+        axes[1, i].imshow(scene.depths[i].numpy(), cmap="turbo")
+        axes[2, i].imshow(scene.confidence[i].log().numpy(), cmap="magma")
+    for row, title in enumerate(("input", "depth", "log confidence")):
+        axes[row, 0].set_ylabel(title)
+    xyz, rgb = scene.points
+    ax = axes[0, n]
+    ax.scatter(xyz[::10, 0].numpy(), xyz[::10, 2].numpy(), s=0.2, c=rgb[::10].numpy())
+    centres = scene.cameras.centers.numpy()
+    ax.plot(centres[:, 0], centres[:, 2], "k.-")
+    ax.set_title("points, x-z")
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[1, n].axis("off")
+    axes[2, n].axis("off")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=80)
+    plt.close(fig)

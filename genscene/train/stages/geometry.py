@@ -1,0 +1,143 @@
+"""Stage ``geometry``: the VGGT-style network trained on worlds with VGGT's losses.
+
+Ground truth is expressed in the frame-0 camera and normalised so the mean distance of valid
+points to the origin is 1 (VGGT's normalisation); the network predicts in that frame and scale.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from genscene.cameras.cameras import Cameras
+from genscene.cameras.formats.vggt import cameras_to_pose_encoding, pose_encoding_to_cameras
+from genscene.geometry.projection import unproject_depth
+from genscene.errors import InputError
+from genscene.models.geometry import GeometryNet, GeometryNetConfig
+from genscene.train.config import LoopConfig, OptimConfig, TrainConfig, from_dict, to_dict
+from genscene.train.losses import camera_loss, confidence_regression_loss
+from genscene.train.world_data import WorldClips, WorldDataConfig
+
+PRESETS = {
+    "tiny": dict(model=GeometryNetConfig(), data=WorldDataConfig(size=128, frames=17),
+                 views=(2, 8), eval_views=8,
+                 loop=LoopConfig(steps=6000, batch_size=4, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
+                 optim=OptimConfig(lr=3e-4, warmup_steps=300, weight_decay=0.05)),
+    "smoke": dict(model=GeometryNetConfig(dim=32, depth=2, heads=2, head_layers=(0, 1), head_dim=16, num_registers=1),
+                  data=WorldDataConfig(size=32, frames=5, train_pool=4, eval_worlds=2),
+                  views=(2, 3), eval_views=3,
+                  loop=LoopConfig(steps=2, batch_size=1, eval_every=0, ckpt_every=0, log_every=1),
+                  optim=OptimConfig(lr=1e-3, warmup_steps=1)),
+}
+
+
+def normalized_targets(rgb: Tensor, depth: Tensor, mask: Tensor, cameras: Cameras) -> dict[str, Tensor]:
+    """GT of one sample of S views, in the frame-0 camera, scaled to unit mean point distance.
+
+    Args: ``rgb [S,3,H,W]``, ``depth [S,H,W]``, ``mask [S,H,W]``, ``cameras`` [S].
+    Returns: images, depth, points ``[S,H,W,3]``, valid, pose_enc ``[S,9]``, and the scale used.
+    """
+    rel = cameras.relative_to_first()
+    valid = mask & (depth > 0)
+    points = unproject_depth(depth, rel.to(dtype=depth.dtype))  # [S, H, W, 3]
+    dist = points.norm(dim=-1)[valid]
+    scale = dist.mean() if dist.numel() else depth.new_tensor(1.0)
+    rel = rel.scale_world(1.0 / float(scale))
+    return {
+        "images": rgb, "depth": depth / scale, "points": points / scale, "valid": valid,
+        "pose_enc": cameras_to_pose_encoding(rel, strict=False).to(depth.dtype), "scale": scale,
+    }
+
+
+def depth_delta_accuracy(pred: Tensor, gt: Tensor, valid: Tensor, threshold: float = 1.25) -> float:
+    """Fraction of valid pixels with ``max(p/g, g/p) < threshold`` after one median scale per sample."""
+    p, g = pred[valid], gt[valid]
+    s = torch.median(g / p.clamp_min(1e-8))
+    ratio = torch.maximum(s * p / g, g / (s * p).clamp_min(1e-8))
+    return float((ratio < threshold).double().mean())
+
+
+class GeometryStage:
+    name = "geometry"
+
+    def __init__(self):
+        self._clips: WorldClips | None = None
+
+    def config(self, preset: str) -> TrainConfig:
+        if preset not in PRESETS:
+            raise InputError("preset", f"geometry has no preset {preset!r}; known: {sorted(PRESETS)}")
+        p = PRESETS[preset]
+        data = to_dict(p["data"])
+        return TrainConfig(stage=self.name, preset=preset, loop=p["loop"], optim=p["optim"],
+                           model=to_dict(p["model"]), data={**data, "views": list(p["views"]), "eval_views": p["eval_views"]})
+
+    def clips(self, cfg: TrainConfig, device: torch.device) -> WorldClips:
+        if self._clips is None or self._clips.device != device:
+            data = {k: v for k, v in cfg.data.items() if k not in ("views", "eval_views")}
+            self._clips = WorldClips(from_dict(WorldDataConfig, data), device)
+        return self._clips
+
+    def build_model(self, cfg: TrainConfig) -> nn.Module:
+        return GeometryNet(from_dict(GeometryNetConfig, cfg.model))
+
+    def _sample(self, item: dict, views: int, g: torch.Generator | None) -> dict[str, Tensor]:
+        """Pick ``views`` frames of a clip (random subset, or evenly spaced without a generator)."""
+        t = item["rgb"].shape[0]
+        if g is None:
+            idx = torch.linspace(0, t - 1, views).round().long()
+        else:
+            idx = torch.randperm(t, generator=g)[:views]
+        idx = idx.to(item["rgb"].device)
+        return normalized_targets(item["rgb"][idx], item["depth"][idx], item["mask"][idx], item["cameras"][idx])
+
+    def make_batch(self, cfg: TrainConfig, step: int, rank: int, micro: int, device: torch.device) -> dict[str, Tensor]:
+        clips = self.clips(cfg, device)
+        lo, hi = cfg.data["views"]
+        g = torch.Generator().manual_seed((cfg.loop.seed * 7_777_777 + step * 131 + rank * 17 + micro) % (2**63))
+        views = int(torch.randint(lo, hi + 1, (1,), generator=g))
+        samples = []
+        for i in range(cfg.loop.batch_size):
+            item = clips.train_item(cfg.loop.seed, step, rank, micro * cfg.loop.batch_size + i)
+            samples.append(self._sample(item, views, g))
+        return {k: torch.stack([s[k] for s in samples]) for k in samples[0]}  # [B, S, ...]
+
+    def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
+        out = model(batch["images"])
+        l_cam = camera_loss(out["pose_enc"].float(), batch["pose_enc"].float())
+        l_depth = confidence_regression_loss(out["depth"].float()[..., None], batch["depth"][..., None],
+                                             out["depth_conf"].float(), batch["valid"])
+        l_pts = confidence_regression_loss(out["points"].float(), batch["points"], out["points_conf"].float(),
+                                           batch["valid"])
+        loss = l_cam + l_depth + l_pts
+        return loss, {"loss": loss.item(), "camera": l_cam.item(), "depth": l_depth.item(), "points": l_pts.item()}
+
+    def evaluate(self, model: nn.Module, cfg: TrainConfig, device: torch.device) -> dict[str, float]:
+        from genscene.eval.geometry_metrics import GeometryMetricsConfig, geometry_metrics
+        from genscene.eval.pose_metrics import relative_pose_metrics
+
+        views = cfg.data["eval_views"]
+        results: dict[str, list[float]] = {"auc@30": [], "rra@30": [], "depth_delta1.25": [], "chamfer": []}
+        gen = torch.Generator().manual_seed(0)
+        for item in self.clips(cfg, device).eval_items():
+            s = self._sample(item, views, None)
+            out = model(s["images"][None])
+            h, w = s["depth"].shape[-2:]
+            pred = pose_encoding_to_cameras(out["pose_enc"][0].double().cpu(), w, h)
+            gt = pose_encoding_to_cameras(s["pose_enc"].double().cpu(), w, h)
+            pose = relative_pose_metrics(pred, gt)
+            results["auc@30"].append(pose["auc@30"])
+            results["rra@30"].append(pose["rra@30"])
+            results["depth_delta1.25"].append(depth_delta_accuracy(out["depth"][0].float(), s["depth"], s["valid"]))
+            p, g = out["points"][0][s["valid"]].double().cpu(), s["points"][s["valid"]].double().cpu()
+            keep = torch.randperm(len(p), generator=gen)[:5000]
+            gm = geometry_metrics(p[keep], g[keep], GeometryMetricsConfig(num_samples=None))
+            results["chamfer"].append(gm.chamfer)
+        return {k: float(sum(v) / len(v)) for k, v in results.items()}
+
+    def export(self, model: nn.Module, path: Path) -> None:
+        model.save_pretrained(path, dtype=torch.float16)
+
+    def load_pretrained(self, path: Path) -> nn.Module:
+        return GeometryNet.from_pretrained(path)

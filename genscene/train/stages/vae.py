@@ -1,0 +1,81 @@
+"""Stage ``vae``: the Wan video VAE trained from scratch on world clips (and single frames)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from genscene.errors import InputError
+from genscene.models.vae import VideoVAE, VideoVAEConfig
+from genscene.train.config import LoopConfig, OptimConfig, TrainConfig, from_dict, to_dict
+from genscene.train.losses import vae_loss
+from genscene.train.world_data import WorldClips, WorldDataConfig
+
+PRESETS = {
+    "tiny": dict(model=VideoVAEConfig(base_dim=24), data=WorldDataConfig(size=128, frames=17),
+                 loop=LoopConfig(steps=4000, batch_size=4, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
+                 optim=OptimConfig(lr=3e-4, warmup_steps=200)),
+    "smoke": dict(model=VideoVAEConfig(base_dim=8), data=WorldDataConfig(size=32, frames=5, train_pool=4, eval_worlds=2),
+                  loop=LoopConfig(steps=2, batch_size=1, eval_every=0, ckpt_every=0, log_every=1),
+                  optim=OptimConfig(lr=1e-3, warmup_steps=1)),
+}
+SINGLE_FRAME_EVERY = 4
+"""Every 4th step trains on single frames (T = 1), so the causal first frame also serves images."""
+
+
+class VAEStage:
+    name = "vae"
+
+    def __init__(self):
+        self._clips: WorldClips | None = None
+
+    def config(self, preset: str) -> TrainConfig:
+        if preset not in PRESETS:
+            raise InputError("preset", f"vae has no preset {preset!r}; known: {sorted(PRESETS)}")
+        p = PRESETS[preset]
+        return TrainConfig(stage=self.name, preset=preset, loop=p["loop"], optim=p["optim"],
+                           model=to_dict(p["model"]), data=to_dict(p["data"]))
+
+    def clips(self, cfg: TrainConfig, device: torch.device) -> WorldClips:
+        if self._clips is None or self._clips.device != device:
+            self._clips = WorldClips(from_dict(WorldDataConfig, cfg.data), device)
+        return self._clips
+
+    def build_model(self, cfg: TrainConfig) -> nn.Module:
+        return VideoVAE.from_config(from_dict(VideoVAEConfig, cfg.model))
+
+    def make_batch(self, cfg: TrainConfig, step: int, rank: int, micro: int, device: torch.device) -> dict[str, Tensor]:
+        clips = self.clips(cfg, device)
+        single = step % SINGLE_FRAME_EVERY == SINGLE_FRAME_EVERY - 1
+        n = cfg.loop.batch_size * (4 if single else 1)
+        frames = 1 if single else None
+        items = [clips.train_item(cfg.loop.seed, step, rank, micro * n + i, frames=frames) for i in range(n)]
+        return {"frames": torch.stack([it["rgb"] for it in items])}  # [B, T, 3, H, W]
+
+    def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
+        recon, kl = model(batch["frames"])
+        return vae_loss(recon, batch["frames"], kl)
+
+    def evaluate(self, model: nn.Module, cfg: TrainConfig, device: torch.device) -> dict[str, float]:
+        from genscene.eval.image_metrics import psnr
+
+        clips = self.clips(cfg, device)
+        video, image = [], []
+        for item in clips.eval_items():
+            frames = item["rgb"][None]  # [1, T, 3, H, W]
+            recon = model.decode(model.encode(frames)).clamp(0, 1)
+            video.append(psnr(recon.float(), frames.float()).mean())
+            first = frames[:, :1]
+            image.append(psnr(model.decode(model.encode(first)).clamp(0, 1).float(), first.float()).mean())
+        return {"psnr_video": float(torch.stack(video).mean()), "psnr_first_frame": float(torch.stack(image).mean())}
+
+    def export(self, model: nn.Module, path: Path) -> None:
+        model.save_pretrained(path)
+
+    def load_pretrained(self, path: Path) -> nn.Module:
+        return VideoVAE.from_pretrained(path)
+
+
+__all__ = ["VAEStage", "PRESETS"]

@@ -1,0 +1,94 @@
+"""On-the-fly training batches from procedural worlds: a pure function of (seed, step, rank, index).
+
+Compiled worlds are cached by ``(family, seed)`` so a step pays only for camera sampling and
+rendering. Training draws from the ``train`` seed split only (``genscene.worlds.seeds`` refuses
+held-out seeds); evaluation asks for the held-out ``test`` split explicitly.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from genscene.cameras.cameras import Cameras
+
+
+@dataclass
+class WorldDataConfig:
+    """What the world clips look like."""
+
+    families: tuple[str, ...] = ("room", "street", "courtyard", "tabletop")
+    """World families drawn uniformly."""
+    size: int = 128
+    """Square image side in pixels."""
+    frames: int = 17
+    """Frames per clip (views per sample for the geometry stage)."""
+    trajectories: tuple[str, ...] = ("random", "orbit")
+    """Camera-path kinds passed to the world camera-path sampler."""
+    train_pool: int = 512
+    """Distinct training worlds (first N seeds of the train split per family)."""
+    eval_worlds: int = 8
+    """Held-out worlds used for evaluation (first N of the test split, families in turn)."""
+    cache: int = 64
+    """Compiled worlds kept in memory."""
+
+
+@dataclass
+class WorldClips:
+    """Renders a world clip for a ``(family, seed, path_seed)`` triple, caching compiled worlds."""
+
+    cfg: WorldDataConfig
+    device: torch.device
+    _cache: OrderedDict = field(default_factory=OrderedDict)
+
+    def _compiled(self, family: str, seed: int, purpose: str):
+        from genscene.worlds import make_world
+        from genscene.worlds.compiled import compile_world
+        from genscene.worlds.seeds import check_seeds
+
+        check_seeds([seed], purpose)
+        key = (family, seed)
+        if key not in self._cache:
+            world = make_world(family, seed)
+            self._cache[key] = (world, compile_world(world, self.device))
+            while len(self._cache) > self.cfg.cache:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(key)
+        return self._cache[key]
+
+    def clip(self, family: str, seed: int, path_seed: int, frames: int | None = None,
+             purpose: str = "training") -> dict[str, Tensor | Cameras]:
+        """One clip: ``rgb [T,3,H,W]``, ``depth [T,H,W]`` (0 = sky), ``mask [T,H,W]``, ``cameras`` [T]."""
+        from genscene.worlds.camera_paths import sample_camera_path
+        from genscene.worlds.render import render
+
+        world, compiled = self._compiled(family, seed, purpose)
+        frames = frames or self.cfg.frames
+        kinds = self.cfg.trajectories
+        kind = kinds[path_seed % len(kinds)]
+        path = sample_camera_path(world, kind, num_frames=frames, size=self.cfg.size, seed=path_seed)
+        cams = path.cameras.to(self.device)
+        out = render(compiled, cams, path.times.to(self.device), edges=False)
+        return {"rgb": out["rgb"], "depth": out["depth"], "mask": out["mask"], "cameras": cams}
+
+    def train_item(self, seed: int, step: int, rank: int, index: int, frames: int | None = None):
+        """The ``index``-th training clip of ``(step, rank)``; deterministic given the loop seed."""
+        from genscene.worlds.seeds import seed_range
+
+        g = torch.Generator().manual_seed((seed * 1_000_003 + step * 7919 + rank * 104_729 + index * 31) % (2**63))
+        family = self.cfg.families[int(torch.randint(len(self.cfg.families), (1,), generator=g))]
+        world_seed = seed_range("train", self.cfg.train_pool)[int(torch.randint(self.cfg.train_pool, (1,), generator=g))]
+        path_seed = int(torch.randint(2**31 - 1, (1,), generator=g))
+        return self.clip(family, world_seed, path_seed, frames=frames)
+
+    def eval_items(self, frames: int | None = None):
+        """The held-out evaluation clips (fixed: test-split seeds, families in turn)."""
+        from genscene.worlds.seeds import seed_range
+
+        seeds = seed_range("test", self.cfg.eval_worlds, purpose="evaluation")
+        for i, seed in enumerate(seeds):
+            family = self.cfg.families[i % len(self.cfg.families)]
+            yield self.clip(family, seed, path_seed=i, frames=frames, purpose="evaluation")
