@@ -13,7 +13,8 @@ def train(
     stage: str = typer.Argument(..., help="Stage to train: vae, geometry."),
     preset: str = typer.Option("tiny", help="Named config preset (tiny = the embedded default)."),
     out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Output folder (checkpoint, model, metrics)."),
-    resume: bool = typer.Option(False, help="Resume from OUT/checkpoint, or from the committed weights."),
+    resume: bool = typer.Option(False, help="Resume exactly from OUT/checkpoint."),
+    init_from: Path = typer.Option(None, help="Start from an exported model folder (e.g. weights/vae)."),
     steps: int = typer.Option(0, help="Override the preset's total steps (0 keeps it)."),
     minutes: float = typer.Option(0.0, help="Stop after this many minutes and checkpoint (0: no limit)."),
 ) -> None:
@@ -30,6 +31,6 @@ def train(
         resume_from = out / "checkpoint"
         if not (resume_from / "state.json").is_file():
             raise InputError(resume_from, "--resume given but there is no checkpoint here")
-    trainer = Trainer(st, cfg, out, resume=resume_from)
+    trainer = Trainer(st, cfg, out, resume=resume_from, init_from=init_from)
     metrics = trainer.fit(time_budget_s=minutes * 60 if minutes else None)
     typer.echo(f"{stage}: step {metrics['steps']}, final {metrics['final']}")

@@ -47,11 +47,19 @@ def resolve(target: str, frames: int | None, distance: float | None, params: lis
     """``(c2w [T, 4, 4], look_at [3] or None, title)`` for a preset name or a trajectory JSON file."""
     import torch
 
-    from genscene.cameras.trajectories import get_spec, make_params, make_trajectory, trajectory_from_json
+    from genscene.cameras.trajectories import (
+        get_spec,
+        load_trajectory_json,
+        make_params,
+        make_trajectory,
+        trajectory_from_json,
+    )
 
     if _is_file(target):
         if distance is not None or params:
             raise InputError(target, "--distance and --param apply to presets, not to trajectory files")
+        if frames is None and load_trajectory_json(target).kind == "key_poses":
+            frames = DEFAULT_FRAMES  # key poses are interpolated to a video's worth of frames
         c2w = trajectory_from_json(target, frames)
         return c2w, None, f"{Path(target).name}: {c2w.shape[0]} frames"
     kwargs = _parse_params(params)

@@ -126,7 +126,8 @@ def test_mask_at_a_coarse_grid_contains_the_true_correspondences(name, params):
     assert float(mask[cross].float().mean()) < 0.4  # the constraint is selective
     # and a much tighter band misses some of those correspondences
     tight = epipolar_attention_mask(cams, h, w, threshold=0.05)
-    missed = sum(int((~tight[0, token[0][seen[0] & seen[k]], k, token[k][seen[0] & seen[k]]]).sum()) for k in range(1, T))
+    pairs = [(token[0][seen[0] & seen[k]], token[k][seen[0] & seen[k]]) for k in range(1, T)]
+    missed = sum(int((~tight[0, p, k + 1, q]).sum()) for k, (p, q) in enumerate(pairs))
     assert missed > 0
 
 

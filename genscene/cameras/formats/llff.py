@@ -55,13 +55,13 @@ def load_llff(
     poses = arr[:, :15].reshape(-1, 3, 5)
     bounds = arr[:, 15:17].copy()
     hwf = poses[:, :, 4]
-    if np.any(hwf != hwf[0]):
-        raise InputError(path, "cameras have different height/width/focal; one Cameras needs one size", "hwf")
+    if np.any(hwf[:, :2] != hwf[0, :2]):
+        raise InputError(path, "cameras have different image sizes; one Cameras needs one size", "hwf")
     h = as_size(hwf[0, 0], path, "hwf.height")
     w = as_size(hwf[0, 1], path, "hwf.width")
-    f = hwf[0, 2]
-    if f <= 0:
-        raise InputError(path, f"focal length must be positive, got {f}", "hwf.focal")
+    f = hwf[:, 2]
+    if np.any(f <= 0):
+        raise InputError(path, "focal length must be positive", "hwf.focal")
     if np.any(bounds <= 0) or np.any(bounds[:, 0] >= bounds[:, 1]):
         raise InputError(path, "bounds must satisfy 0 < near < far", "bounds")
     down, right, back, centre = (poses[:, :, k] for k in range(4))
@@ -71,7 +71,8 @@ def load_llff(
     w2c[:, :3, :3] = np.swapaxes(R_c2w, -1, -2)
     w2c[:, :3, 3] = -np.einsum("nij,nj->ni", w2c[:, :3, :3], centre)
     w2c[:, 3, 3] = 1
-    K = np.broadcast_to(np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]]), (len(arr), 3, 3))
+    K = np.zeros((len(arr), 3, 3))
+    K[:, 0, 0], K[:, 1, 1], K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = f, f, w / 2, h / 2, 1
     cameras = make_cameras(K, w2c, w, h)
     if width is not None or height is not None:
         cameras = cameras.resize(height if height is not None else h, width if width is not None else w)

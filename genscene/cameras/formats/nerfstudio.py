@@ -122,13 +122,8 @@ def load_transforms(
     sizes, image_paths, depth_paths = set(), [], []
     for i, frame in enumerate(frames):
         where = f"frames[{i}]"
-        get = lambda key: _frame_or_top(meta, frame, key, path, where)  # noqa: E731
-        fx = as_number(get("fl_x"), path, f"{where}.fl_x", positive=True)
-        fy = as_number(get("fl_y"), path, f"{where}.fl_y", positive=True)
-        cx = as_number(get("cx"), path, f"{where}.cx")
-        cy = as_number(get("cy"), path, f"{where}.cy")
-        sizes.add((as_size(get("w"), path, f"{where}.w"), as_size(get("h"), path, f"{where}.h")))
-        K[i] = [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]
+        K[i], size = _frame_intrinsics(meta, frame, path, where)
+        sizes.add(size)
         M = as_array(require_key(frame, "transform_matrix", path, f"{where}.transform_matrix"), path,
                      f"{where}.transform_matrix")
         if M.shape not in ((4, 4), (3, 4)):
@@ -136,14 +131,8 @@ def load_transforms(
         check_rotation(M[:3, :3], path, f"{where}.transform_matrix")
         c2w_gl[i, :3] = M[:3]
         c2w_gl[i, 3, 3] = 1
-        file_path = require_key(frame, "file_path", path, f"{where}.file_path")
-        if not isinstance(file_path, str):
-            raise InputError(path, "expected a string", f"{where}.file_path")
-        image_paths.append(file_path)
-        depth = frame.get("depth_file_path")
-        if depth is not None and not isinstance(depth, str):
-            raise InputError(path, "expected a string", f"{where}.depth_file_path")
-        depth_paths.append(depth)
+        image_paths.append(_path_field(frame, "file_path", path, where, required=True))
+        depth_paths.append(_path_field(frame, "depth_file_path", path, where, required=False))
     if len(sizes) != 1:
         raise InputError(path, f"frames have different image sizes {sorted(sizes)}; one Cameras needs one size",
                          "frames")
@@ -163,13 +152,29 @@ def load_transforms(
 
 
 def _frame_or_top(meta: dict, frame: dict, key: str, path: Path, where: str):
-    if not isinstance(frame, dict):
-        raise InputError(path, "expected a JSON object", where)
     if key in frame:
         return frame[key]
     if key in meta:
         return meta[key]
     raise InputError(path, "missing (neither in the frame nor at the top level)", f"{where}.{key}")
+
+
+def _frame_intrinsics(meta: dict, frame, path: Path, where: str) -> tuple[np.ndarray, tuple[int, int]]:
+    """K ``[3, 3]`` and ``(w, h)`` of one frame: its own keys first, the top-level ones otherwise."""
+    if not isinstance(frame, dict):
+        raise InputError(path, "expected a JSON object", where)
+    fx, fy = (as_number(_frame_or_top(meta, frame, k, path, where), path, f"{where}.{k}", positive=True)
+              for k in ("fl_x", "fl_y"))
+    cx, cy = (as_number(_frame_or_top(meta, frame, k, path, where), path, f"{where}.{k}") for k in ("cx", "cy"))
+    w, h = (as_size(_frame_or_top(meta, frame, k, path, where), path, f"{where}.{k}") for k in ("w", "h"))
+    return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]]), (w, h)
+
+
+def _path_field(frame: dict, key: str, path: Path, where: str, required: bool) -> str | None:
+    value = require_key(frame, key, path, f"{where}.{key}") if required else frame.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InputError(path, "expected a string", f"{where}.{key}")
+    return value
 
 
 def _applied_transform(meta: dict, path: Path) -> Tensor | None:

@@ -89,6 +89,9 @@ def load_pose_encoding(path: Path) -> Cameras:
     enc = as_array(arrays["pose_enc"], path, "pose_enc")
     if enc.ndim == 0 or enc.shape[-1] != 9:
         raise InputError(path, f"expected shape [..., 9], got {list(enc.shape)}", "pose_enc")
+    fov = enc[..., 7:]
+    if np.any(fov <= 0) or np.any(fov >= np.pi):
+        raise InputError(path, "fields of view (entries 7, 8) must lie in (0, pi) radians", "pose_enc")
     hw = as_array(arrays["image_size_hw"], path, "image_size_hw", shape=(2,))
     height, width = as_size(hw[0], path, "image_size_hw"), as_size(hw[1], path, "image_size_hw")
     return pose_encoding_to_cameras(torch.from_numpy(enc), width, height)

@@ -17,7 +17,7 @@ from typing import Any, Callable, Literal
 import torch
 from torch import Tensor
 
-from genscene.cameras.cameras import Cameras, _as_tensor, invert_rigid
+from genscene.cameras.cameras import Cameras, invert_rigid
 from genscene.errors import InputError
 
 Builder = Callable[[int, Any], Tensor]
@@ -124,11 +124,11 @@ def make_trajectory(name: str, num_frames: int, distance: float | None = None, *
         InputError: unknown name, unknown parameter or a value out of range.
     """
     spec = get_spec(name)
-    if int(num_frames) != num_frames or num_frames < 1:
+    if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
         raise InputError(f"trajectory {name}", f"must be a positive integer, got {num_frames!r}", field="num_frames")
     p = make_params(spec, distance, **params)
     try:
-        c2w = spec.build(int(num_frames), p)
+        c2w = spec.build(num_frames, p)
     except ParamError as err:
         raise InputError(f"trajectory {name}", err.problem, field=err.field) from None
     c2w = c2w.to(torch.float64)
@@ -142,7 +142,7 @@ def trajectory_cameras(name: str, num_frames: int, K: Tensor, width: int, height
                        distance: float | None = None, **params: Any) -> Cameras:
     """:class:`Cameras` ``[T]`` along preset ``name`` with intrinsics ``K [3, 3]`` or ``[T, 3, 3]``."""
     c2w = make_trajectory(name, num_frames, distance, **params)
-    K = _as_tensor(K, dtype=torch.float64).expand(num_frames, 3, 3).clone()
+    K = torch.as_tensor(K, dtype=torch.float64).expand(num_frames, 3, 3).clone()
     return Cameras(K=K, w2c=invert_rigid(c2w), width=width, height=height)
 
 

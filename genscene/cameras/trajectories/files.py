@@ -54,12 +54,15 @@ def save_trajectory_json(path: str | Path, poses: Tensor, kind: Literal["poses",
     if kind not in KINDS:
         raise ValueError(f"save_trajectory_json: kind must be one of {KINDS}, got {kind!r}")
     poses = homogeneous(torch.as_tensor(poses, dtype=torch.float64))
-    doc: dict[str, object] = {"convention": CONVENTION, "kind": kind, "poses": poses.tolist()}
+    # one pose per line: readable and diff-friendly; json writes floats with repr (exact round trip)
+    fields = [f'"convention": {json.dumps(CONVENTION)}', f'"kind": {json.dumps(kind)}']
     if times is not None:
-        doc["times"] = [float(t) for t in torch.as_tensor(times).reshape(-1)]
+        fields.append(f'"times": {json.dumps([float(t) for t in torch.as_tensor(times).reshape(-1)])}')
+    rows = ",\n  ".join(json.dumps(pose) for pose in poses.tolist())
+    fields.append(f'"poses": [\n  {rows}\n]')
     path = Path(path)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(doc, indent=1) + "\n")
+        tmp.write_text("{\n" + ",\n".join(fields) + "\n}\n")
     return path
 
 
