@@ -31,7 +31,8 @@ from torch import Tensor, nn
 
 from genscene.errors import InputError
 
-# (kind, out_channels, kernel, stride, padding) per torchvision `features` index; "M" = max-pool.
+# One entry per torchvision `features` index, so state-dict keys match torchvision's:
+# ("conv", in, out, kernel, stride, padding), ("relu",), ("pool", kernel, stride).
 _ALEX_FEATURES: list[tuple] = [
     ("conv", 3, 64, 11, 4, 2), ("relu",), ("pool", 3, 2),
     ("conv", 64, 192, 5, 1, 2), ("relu",), ("pool", 3, 2),
@@ -184,12 +185,14 @@ def load_lpips(weights: str | Path | Sequence[str | Path], net: str | None = Non
     missing = sorted(set(expected) - set(state))
     if missing:
         shown = ", ".join(missing[:4]) + (" ..." if len(missing) > 4 else "")
-        raise InputError(source, f"incomplete LPIPS-{net} weights, missing {len(missing)} tensors: {shown}", "lpips_weights")
+        problem = f"incomplete LPIPS-{net} weights, missing {len(missing)} tensors: {shown}"
+        raise InputError(source, problem, "lpips_weights")
     for k, v in expected.items():
         if state[k].shape != v.shape:
             raise InputError(source, f"LPIPS-{net} tensor {k} has shape {tuple(state[k].shape)}, "
                                      f"expected {tuple(v.shape)}", "lpips_weights")
-    model.features.load_state_dict({k.removeprefix("features."): state[k] for k in expected if k.startswith("features.")})
+    trunk = {k.removeprefix("features."): state[k] for k in expected if k.startswith("features.")}
+    model.features.load_state_dict(trunk)
     for k, lin in enumerate(model.lins):
         lin.weight.data.copy_(state[f"lin{k}.weight"])
     return model.eval().requires_grad_(False)
@@ -248,7 +251,9 @@ def lpips_distance(
     :class:`InputError` (the metric is never estimated without them).
     """
     if pred.shape != target.shape or pred.ndim < 3 or pred.shape[-3] != 3:
-        raise ValueError(f"lpips_distance: expected two [*B, 3, H, W] images, got {tuple(pred.shape)} and {tuple(target.shape)}")
+        raise ValueError(
+            f"lpips_distance: expected two [*B, 3, H, W] images, got {tuple(pred.shape)} and {tuple(target.shape)}"
+        )
     model = weights if isinstance(weights, LPIPS) else _cached_model(tuple(str(p) for p in _as_paths(weights)), net)
     param = next(model.parameters())
     batch_shape = pred.shape[:-3]

@@ -7,7 +7,9 @@ Two protocols, both on world-to-camera poses in OpenCV axes:
 rotation between the two relative rotations; the translation error is the angle between the two
 relative translation directions, taken sign-free (``min(a, 180 - a)``, as VGGT's
 ``translation_angle(ambiguity=True)``), so it lies in [0, 90] degrees. A pair whose translation
-vanishes has an undefined direction and scores 90 degrees (VGGT's arithmetic gives the same).
+vanishes (norm <= 1e-12 of the other's, or of 1) has no direction and scores 90 degrees: VGGT's
+arithmetic gives 90 for an exact zero but a round-off-dependent angle for a 1e-16 residue, which we
+do not reproduce (the Middlebury temple ring has such pairs).
 RRA@tau / RTA@tau are the percentages of pairs with error below tau. AUC@T takes
 ``max(rot_err, trans_err)`` per pair, histograms it into the integer-degree bins
 ``[0,1), [1,2), ..., [T-1,T]`` and averages the cumulative fractions (VGGT's
@@ -77,7 +79,9 @@ def relative_pose_errors(pred: Cameras | Tensor, gt: Cameras | Tensor) -> tuple[
     """VGGT pairwise errors in degrees: rotation ``[P]`` and translation direction ``[P]``, ``P = N(N-1)/2``."""
     pw, gw = as_w2c(pred), as_w2c(gt)
     if pw.shape != gw.shape or pw.shape[0] < 2:
-        raise ValueError(f"relative_pose_errors: need equal batches of >= 2 poses, got {tuple(pw.shape)} and {tuple(gw.shape)}")
+        raise ValueError(
+            f"relative_pose_errors: need equal batches of >= 2 poses, got {tuple(pw.shape)} and {tuple(gw.shape)}"
+        )
     i, j = pair_indices(pw.shape[0])
     rel_p = pw[i] @ invert_rigid(pw[j])
     rel_g = gw[i] @ invert_rigid(gw[j])

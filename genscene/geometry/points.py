@@ -139,7 +139,8 @@ def farthest_point_sample(xyz: Tensor, num_samples: int, generator: torch.Genera
 
     Greedy: start from one point (index 0, or a random one drawn from ``generator``), then
     repeatedly add the point farthest (Euclidean) from the chosen set. With ``num_samples >= N``
-    all indices are returned in order.
+    all indices are returned in order (and nothing is drawn from ``generator``). Cost is
+    ``O(N * num_samples)``; it runs on ``xyz``'s device.
     """
     n = xyz.shape[0]
     if num_samples >= n:
@@ -147,11 +148,20 @@ def farthest_point_sample(xyz: Tensor, num_samples: int, generator: torch.Genera
     if num_samples <= 0:
         return torch.zeros(0, dtype=torch.int64, device=xyz.device)
     first = 0 if generator is None else int(torch.randint(n, (1,), generator=generator).item())
+    cols = xyz.T.contiguous()  # [3, N]: one contiguous row per axis for in-place updates
     chosen = torch.empty(num_samples, dtype=torch.int64, device=xyz.device)
-    chosen[0] = first
-    min_d2 = ((xyz - xyz[first]) ** 2).sum(-1)  # [N]
-    for i in range(1, num_samples):
-        nxt = torch.argmax(min_d2)
-        chosen[i] = nxt
-        min_d2 = torch.minimum(min_d2, ((xyz - xyz[nxt]) ** 2).sum(-1))
+    min_d2 = torch.full((n,), float("inf"), dtype=xyz.dtype, device=xyz.device)
+    d2, tmp = torch.empty_like(min_d2), torch.empty_like(min_d2)
+    idx = torch.tensor(first, device=xyz.device)
+    for i in range(num_samples):  # indices stay on the device: no host sync per step on a GPU
+        if i:
+            idx = torch.argmax(min_d2)
+        chosen[i] = idx
+        p = cols[:, idx]  # [3]
+        torch.sub(cols[0], p[0], out=d2).mul_(d2)
+        torch.sub(cols[1], p[1], out=tmp)
+        d2.addcmul_(tmp, tmp)
+        torch.sub(cols[2], p[2], out=tmp)
+        d2.addcmul_(tmp, tmp)
+        torch.minimum(min_d2, d2, out=min_d2)
     return chosen

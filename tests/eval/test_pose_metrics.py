@@ -138,3 +138,30 @@ def test_translation_error_with_furthest_frame_normalisation():
     assert e["t_err"] == pytest.approx(expected, abs=1e-12) and e["r_err"] == 0.0
     # a scaled copy of the trajectory has no translation error
     assert camera_following_errors(cams_from_centres([[0, 0, 0], [3, 0, 0], [6, 0, 0]]), gt)["t_err"] < 1e-12
+
+
+def test_matches_vggt_formulas_on_real_cameras(shared_data):
+    """VGGT's test_co3d.py arithmetic (quaternion rotation angle, normalised-vector translation
+    angle, np.histogram AUC), re-typed here with scipy quaternions, on the noisy temple ring."""
+    d = np.load(shared_data / "fixtures" / "middlebury_temple_sparse_ring_160x120.npz")
+    gt = _temple(shared_data)
+    rng = np.random.default_rng(0)
+    R = (Rotation.from_rotvec(rng.normal(0, 0.08, (16, 3))) * Rotation.from_matrix(d["R"])).as_matrix()
+    pred = Cameras.from_Rt(d["K"], R, d["t"] + rng.normal(0, 0.03, (16, 3)), 160, 120)
+    i, j = torch.combinations(torch.arange(16), 2).unbind(-1)
+    rel_g = gt.w2c[i] @ torch.linalg.inv(gt.w2c[j])
+    rel_p = pred.w2c[i] @ torch.linalg.inv(pred.w2c[j])
+    qg = Rotation.from_matrix(rel_g[:, :3, :3].numpy()).as_quat()
+    qp = Rotation.from_matrix(rel_p[:, :3, :3].numpy()).as_quat()
+    ref_rot = np.degrees(np.arccos(1 - 2 * np.clip(1 - (qg * qp).sum(1) ** 2, 1e-15, None)))
+    tg, tp = rel_g[:, :3, 3].numpy(), rel_p[:, :3, 3].numpy()
+    valid = np.linalg.norm(tg, axis=1) > 1e-9  # the ring has pairs with coincident centres
+    cos = np.abs((tg * tp).sum(1)) / (np.linalg.norm(tg, axis=1) * np.linalg.norm(tp, axis=1))
+    ref_trans = np.where(valid, np.degrees(np.arccos(np.clip(cos, 0, 1))), 90.0)
+    rot, trans = relative_pose_errors(pred, gt)
+    np.testing.assert_allclose(rot.numpy(), ref_rot, atol=1e-5)
+    np.testing.assert_allclose(trans.numpy(), ref_trans, atol=1e-6)
+    worst = np.maximum(ref_rot, ref_trans)
+    hist, _ = np.histogram(worst, bins=np.arange(31))
+    expected_auc = 100 * np.mean(np.cumsum(hist / worst.size))
+    assert relative_pose_metrics(pred, gt)["auc@30"] == pytest.approx(expected_auc, abs=1e-9)

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from genscene.errors import InputError
+from genscene.eval.real_data import real_photos
 from genscene.models.vae import VideoVAE, VideoVAEConfig
 from genscene.train.config import LoopConfig, OptimConfig, TrainConfig, from_dict, to_dict
 from genscene.train.losses import vae_loss
@@ -69,7 +70,13 @@ class VAEStage:
             video.append(psnr(recon.float(), frames.float()).mean())
             first = frames[:, :1]
             image.append(psnr(model.decode(model.encode(first)).clamp(0, 1).float(), first.float()).mean())
-        return {"psnr_video": float(torch.stack(video).mean()), "psnr_first_frame": float(torch.stack(image).mean())}
+        metrics = {"psnr_video": float(torch.stack(video).mean()), "psnr_first_frame": float(torch.stack(image).mean())}
+        photos = real_photos(clips.cfg.size)
+        if photos is not None:  # the domain gap, measured: real photos through the causal first frame
+            photos = photos.to(device)[:, None]  # [N, 1, 3, H, W]
+            recon = torch.cat([model.decode(model.encode(p[None])) for p in photos]).clamp(0, 1)
+            metrics["psnr_real_photos"] = float(psnr(recon.float(), photos.float()).mean())
+        return metrics
 
     def export(self, model: nn.Module, path: Path) -> None:
         model.save_pretrained(path)
