@@ -60,11 +60,19 @@ class VideoVAE(nn.Module):
         path = Path(path)
         if not (path / "config.json").is_file():
             raise InputError(path, "not a VAE folder: config.json is missing")
-        vae = _require_diffusers().from_pretrained(path, use_safetensors=True, local_files_only=True)
+        vae = _require_diffusers().from_pretrained(path, use_safetensors=True, local_files_only=True,
+                                                   torch_dtype=torch.float32)
         return cls(vae)
 
-    def save_pretrained(self, path: str | Path) -> None:
-        self.vae.save_pretrained(path, safe_serialization=True)
+    def save_pretrained(self, path: str | Path, dtype: torch.dtype | None = None) -> None:
+        """diffusers layout, written atomically; ``dtype`` (e.g. fp16) shrinks the shipped file."""
+        import copy
+
+        from genscene.io.atomic import atomic_path
+
+        vae = self.vae if dtype is None else copy.deepcopy(self.vae).to(dtype)
+        with atomic_path(Path(path), directory=True) as tmp:
+            vae.save_pretrained(tmp, safe_serialization=True)
 
     @property
     def spatial_factor(self) -> int:

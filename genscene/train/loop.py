@@ -21,15 +21,20 @@ from genscene.train.stage import Stage
 
 def lr_lambda(cfg: TrainConfig):
     """Linear warm-up to 1, then cosine to ``min_lr_ratio`` at ``loop.steps``."""
-    warm, total, floor = cfg.optim.warmup_steps, cfg.loop.steps, cfg.optim.min_lr_ratio
+    warm, floor = cfg.optim.warmup_steps, cfg.optim.min_lr_ratio
 
     def fn(step: int) -> float:
         if step < warm:
             return (step + 1) / warm
+        total = cfg.loop.steps  # read live: a time-budgeted run may shorten it once it knows its speed
         progress = min(1.0, (step - warm) / max(1, total - warm))
         return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
     return fn
+
+
+BUDGET_PROBE_STEPS = 20
+"""Steps timed before a time-budgeted run fixes its length."""
 
 
 def _step_seed(seed: int, step: int, rank: int) -> int:
@@ -123,6 +128,17 @@ class Trainer:
         logs["lr"] = self.scheduler.get_last_lr()[0]
         return logs
 
+    def _fit_steps_to_budget(self, budget_s: float, t0: float, start_step: int) -> int:
+        """Set ``loop.steps`` from the measured speed so the run ends inside ``budget_s``; returns it."""
+        cfg = self.cfg.loop
+        per_step = (time.perf_counter() - t0) / (self.step - start_step)
+        # evaluations and the final export take time too: plan on 85% of what is left
+        fit = self.step + int(0.85 * (budget_s - (time.perf_counter() - t0)) / per_step)
+        agreed = self.acc.gather(torch.tensor([fit], device=self.acc.device)).min().item()  # all ranks agree
+        cfg.steps = max(self.step + 1, min(cfg.steps, int(agreed)))
+        cfg.eval_every = max(1, (cfg.steps - start_step) // 4)
+        return cfg.steps
+
     def evaluate(self) -> dict[str, float]:
         model = self._eval_model()
         model.eval()
@@ -134,8 +150,10 @@ class Trainer:
     def fit(self, until_step: int | None = None, time_budget_s: float | None = None) -> dict[str, Any]:
         """Train to ``cfg.loop.steps``, evaluate, export; returns (and writes) the metrics dict.
 
-        ``until_step`` / ``time_budget_s`` stop early (the schedule still runs to ``cfg.loop.steps``),
-        leaving a checkpoint that a later run resumes exactly.
+        ``until_step`` stops early (the schedule still runs to ``cfg.loop.steps``), leaving a
+        checkpoint that a later run resumes exactly. ``time_budget_s`` measures the speed over the
+        first steps and then shortens ``cfg.loop.steps`` (and spaces four evaluations) so the whole
+        schedule, cosine decay included, ends inside the budget.
         """
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -150,6 +168,9 @@ class Trainer:
                 if time_budget_s is not None and time.perf_counter() - t0 > time_budget_s:
                     break
                 logs = self._train_step()
+                if time_budget_s is not None and self.step - start_step == BUDGET_PROBE_STEPS:
+                    stop = min(stop, self._fit_steps_to_budget(time_budget_s, t0, start_step))
+                    bar.update(task, total=cfg.steps)
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                     self.history.append({"step": self.step, **logs})
                 bar.update(task, completed=self.step, loss=f"loss {logs.get('loss', float('nan')):.4g}")

@@ -92,3 +92,15 @@ def test_config_round_trip_and_typo_rejected():
     assert again == cfg
     with pytest.raises(KeyError, match="stepz"):
         from_dict(LoopConfig, {"stepz": 3})
+
+
+def test_time_budget_shortens_the_schedule_to_fit(tmp_path):
+    stage = LinearStage()
+    cfg = stage.config("tiny")
+    cfg.loop.steps = 10**7
+    trainer = Trainer(stage, cfg, tmp_path)
+    metrics = trainer.fit(time_budget_s=3.0)
+    assert 20 < metrics["steps"] < 10**7
+    assert cfg.loop.steps == metrics["steps"]  # the whole cosine schedule ran
+    assert trainer.scheduler.get_last_lr()[0] == pytest.approx(cfg.optim.lr * cfg.optim.min_lr_ratio, rel=1e-6)
+    assert len(metrics["eval_curve"]) >= 2

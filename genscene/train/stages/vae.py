@@ -15,9 +15,9 @@ from genscene.train.losses import vae_loss
 from genscene.train.world_data import WorldClips, WorldDataConfig
 
 PRESETS = {
-    "tiny": dict(model=VideoVAEConfig(base_dim=24), data=WorldDataConfig(size=128, frames=17),
-                 loop=LoopConfig(steps=4000, batch_size=4, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
-                 optim=OptimConfig(lr=3e-4, warmup_steps=200)),
+    "tiny": dict(model=VideoVAEConfig(base_dim=16), data=WorldDataConfig(size=128, frames=17, train_pool=64, cache=256),
+                 loop=LoopConfig(steps=20000, batch_size=4, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
+                 optim=OptimConfig(lr=5e-4, warmup_steps=200)),
     "smoke": dict(model=VideoVAEConfig(base_dim=8), data=WorldDataConfig(size=32, frames=5, train_pool=4, eval_worlds=2),
                   loop=LoopConfig(steps=2, batch_size=1, eval_every=0, ckpt_every=0, log_every=1),
                   optim=OptimConfig(lr=1e-3, warmup_steps=1)),
@@ -79,7 +79,7 @@ class VAEStage:
         return metrics
 
     def export(self, model: nn.Module, path: Path) -> None:
-        model.save_pretrained(path)
+        model.save_pretrained(path, dtype=torch.float16)
 
     def load_pretrained(self, path: Path) -> nn.Module:
         return VideoVAE.from_pretrained(path)

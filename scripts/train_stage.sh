@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Train one stage on a fresh GPU machine with no network: install the carried wheels (.whl/),
+# train (starting from the committed weights/STAGE when present), evaluate on held-out worlds,
+# and copy the exported model + metrics JSON to $OUT/STAGE for committing under weights/.
+#
+#   bash scripts/train_stage.sh STAGE MINUTES [NUM_GPUS] [extra `genscene train` options]
+set -euo pipefail
+stage=$1
+minutes=$2
+gpus=${3:-1}
+shift 3 || shift $#
+out=${OUT:-runs}/$stage
+run=/tmp/genscene-run/$stage
+if compgen -G ".whl/*.whl" >/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site:$PWD
+else
+  export PYTHONPATH=$PWD
+fi
+init=()
+[ -f "weights/$stage/config.json" ] && init=(--init-from "weights/$stage")
+export PYTHONUNBUFFERED=1
+if [ "$gpus" -gt 1 ]; then
+  python3 -m accelerate.commands.launch --num_processes "$gpus" --multi_gpu -m genscene.cli \
+    train "$stage" --preset tiny --out "$run" --minutes "$minutes" "${init[@]}" "$@"
+else
+  python3 -m genscene.cli train "$stage" --preset tiny --out "$run" --minutes "$minutes" "${init[@]}" "$@"
+fi
+mkdir -p "$out"
+cp "$run"/model/* "$run"/metrics.json "$run"/config.json "$out"/
+ls -la "$out"
