@@ -109,20 +109,21 @@ class Cameras:
 
     @staticmethod
     def cat(cameras: Sequence["Cameras"], dim: int = 0) -> "Cameras":
-        sizes = {(c.width, c.height) for c in cameras}
-        if len(sizes) != 1:
-            raise ValueError(f"Cameras.cat: image sizes differ: {sorted(sizes)}")
-        d = dim if dim >= 0 else dim - 2
-        return Cameras(torch.cat([c.K for c in cameras], d), torch.cat([c.w2c for c in cameras], d),
-                       cameras[0].width, cameras[0].height)
+        """Concatenate along an existing batch dim."""
+        return Cameras._join(torch.cat, cameras, dim)
 
     @staticmethod
     def stack(cameras: Sequence["Cameras"], dim: int = 0) -> "Cameras":
+        """Stack along a new batch dim."""
+        return Cameras._join(torch.stack, cameras, dim)
+
+    @staticmethod
+    def _join(op, cameras: Sequence["Cameras"], dim: int) -> "Cameras":
         sizes = {(c.width, c.height) for c in cameras}
         if len(sizes) != 1:
-            raise ValueError(f"Cameras.stack: image sizes differ: {sorted(sizes)}")
-        d = dim if dim >= 0 else dim - 2
-        return Cameras(torch.stack([c.K for c in cameras], d), torch.stack([c.w2c for c in cameras], d),
+            raise ValueError(f"Cameras.{op.__name__}: image sizes differ: {sorted(sizes)}")
+        d = dim if dim >= 0 else dim - 2  # batch dims come before the matrix dims
+        return Cameras(op([c.K for c in cameras], d), op([c.w2c for c in cameras], d),
                        cameras[0].width, cameras[0].height)
 
     # ---------------------------------------------------------------- derived quantities
