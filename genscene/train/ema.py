@@ -20,12 +20,16 @@ class EMA:
             if k in self.shadow:
                 self.shadow[k].lerp_(v.detach().float(), 1.0 - self.decay)
 
+    def to(self, device: torch.device) -> "EMA":
+        self.shadow = {k: v.to(device) for k, v in self.shadow.items()}
+        return self
+
     def state_dict(self) -> dict[str, torch.Tensor]:
         return dict(self.shadow)
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         for k in self.shadow:
-            self.shadow[k].copy_(state[k])
+            self.shadow[k].copy_(state[k].to(self.shadow[k].device))
 
     @torch.no_grad()
     def copy_to(self, model: nn.Module) -> None:

@@ -67,6 +67,8 @@ class Trainer:
         if resume is not None:
             self._load(resume, model)
         self.model, self.optimizer = self.acc.prepare(model, self.optimizer)
+        if self.ema is not None:
+            self.ema.to(self.acc.device)
 
     # ------------------------------------------------------------------ state
     def _load(self, path: Path, model: nn.Module) -> None:
@@ -137,6 +139,7 @@ class Trainer:
         agreed = self.acc.gather(torch.tensor([fit], device=self.acc.device)).min().item()  # all ranks agree
         cfg.steps = max(self.step + 1, min(cfg.steps, int(agreed)))
         cfg.eval_every = max(1, (cfg.steps - start_step) // 4)
+        self.acc.print(f"{self.stage.name}: {per_step:.3f} s/step, schedule fitted to {cfg.steps} steps")
         return cfg.steps
 
     def evaluate(self) -> dict[str, float]:
@@ -158,6 +161,10 @@ class Trainer:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         cfg = self.cfg.loop
+        if time_budget_s is not None and hasattr(self.stage, "prepare"):
+            t_prep = time.perf_counter()
+            self.stage.prepare(self.cfg, self.acc.device)
+            self.acc.print(f"{self.stage.name}: prepared in {time.perf_counter() - t_prep:.1f} s")
         start_step, t0 = self.step, time.perf_counter()
         columns = (TextColumn(f"[bold]{self.stage.name}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TextColumn("{task.fields[loss]}"), TimeRemainingColumn())
@@ -165,8 +172,9 @@ class Trainer:
             task = bar.add_task("train", total=cfg.steps, completed=self.step, loss="")
             stop = min(cfg.steps, until_step) if until_step is not None else cfg.steps
             while self.step < stop:
-                if time_budget_s is not None and time.perf_counter() - t0 > time_budget_s:
-                    break
+                probing = time_budget_s is not None and self.step - start_step < BUDGET_PROBE_STEPS
+                if probing and time.perf_counter() - t0 > time_budget_s:
+                    break  # too slow even to measure; after the probe the fitted schedule is the limit
                 logs = self._train_step()
                 if time_budget_s is not None and self.step - start_step == BUDGET_PROBE_STEPS:
                     stop = min(stop, self._fit_steps_to_budget(time_budget_s, t0, start_step))

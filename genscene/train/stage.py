@@ -23,6 +23,9 @@ class Stage(Protocol):
     def config(self, preset: str) -> TrainConfig:
         """The named preset's resolved config (``tiny`` is the embedded default)."""
 
+    def prepare(self, cfg: TrainConfig, device: torch.device) -> None:
+        """One-off set-up before timed training (e.g. compiling the training worlds)."""
+
     def build_model(self, cfg: TrainConfig) -> nn.Module:
         """A freshly initialised model (the loop seeds torch before calling)."""
 

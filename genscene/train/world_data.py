@@ -62,27 +62,54 @@ class WorldClips:
     def clip(self, family: str, seed: int, path_seed: int, frames: int | None = None,
              purpose: str = "training") -> dict[str, Tensor | Cameras]:
         """One clip: ``rgb [T,3,H,W]``, ``depth [T,H,W]`` (0 = sky), ``mask [T,H,W]``, ``cameras`` [T]."""
-        from genscene.worlds.camera_paths import sample_camera_path
         from genscene.worlds.render import render
 
         world, compiled = self._compiled(family, seed, purpose)
         frames = frames or self.cfg.frames
-        kinds = self.cfg.trajectories
-        kind = kinds[path_seed % len(kinds)]
-        path = sample_camera_path(world, kind, num_frames=frames, size=self.cfg.size, seed=path_seed)
+        path = self._path(world, path_seed, frames)
         cams = path.cameras.to(self.device)
         out = render(compiled, cams, path.times.to(self.device), edges=False)
         return {"rgb": out["rgb"], "depth": out["depth"], "mask": out["mask"], "cameras": cams}
+
+    def _path(self, world, path_seed: int, frames: int, attempts: int = 4):
+        """A camera path for ``world``; some worlds leave a kind no free path, so fall back deterministically."""
+        from genscene.worlds.camera_paths import PathError, sample_camera_path
+
+        kinds = self.cfg.trajectories
+        for attempt in range(attempts):
+            kind = kinds[(path_seed + attempt) % len(kinds)]
+            try:
+                return sample_camera_path(world, kind, num_frames=frames, size=self.cfg.size, seed=path_seed + attempt)
+            except PathError:
+                continue
+        raise PathError(f"{world.family} seed {world.seed}: no camera path after {attempts} attempts")
+
+    def warm_up(self) -> int:
+        """Compile every training world of the pool now (outside timed training); returns how many."""
+        from genscene.worlds.seeds import seed_range
+
+        for seed in seed_range("train", self.cfg.train_pool):
+            for family in self.cfg.families:
+                self._compiled(family, seed, "training")
+        return len(self._cache)
 
     def train_item(self, seed: int, step: int, rank: int, index: int, frames: int | None = None):
         """The ``index``-th training clip of ``(step, rank)``; deterministic given the loop seed."""
         from genscene.worlds.seeds import seed_range
 
+        from genscene.worlds.camera_paths import PathError
+
         g = torch.Generator().manual_seed((seed * 1_000_003 + step * 7919 + rank * 104_729 + index * 31) % (2**63))
-        family = self.cfg.families[int(torch.randint(len(self.cfg.families), (1,), generator=g))]
-        world_seed = seed_range("train", self.cfg.train_pool)[int(torch.randint(self.cfg.train_pool, (1,), generator=g))]
-        path_seed = int(torch.randint(2**31 - 1, (1,), generator=g))
-        return self.clip(family, world_seed, path_seed, frames=frames)
+        pool = seed_range("train", self.cfg.train_pool)
+        for _ in range(8):  # a world with no free path for any kind is skipped, deterministically
+            family = self.cfg.families[int(torch.randint(len(self.cfg.families), (1,), generator=g))]
+            world_seed = pool[int(torch.randint(self.cfg.train_pool, (1,), generator=g))]
+            path_seed = int(torch.randint(2**31 - 1, (1,), generator=g))
+            try:
+                return self.clip(family, world_seed, path_seed, frames=frames)
+            except PathError:
+                continue
+        raise RuntimeError(f"no training world with a free camera path after 8 draws (step {step}, index {index})")
 
     def eval_items(self, frames: int | None = None):
         """The held-out evaluation clips (fixed: test-split seeds, families in turn)."""

@@ -21,7 +21,7 @@ from genscene.train.losses import camera_loss, confidence_regression_loss
 from genscene.train.world_data import WorldClips, WorldDataConfig
 
 PRESETS = {
-    "tiny": dict(model=GeometryNetConfig(), data=WorldDataConfig(size=128, frames=17, train_pool=64, cache=256),
+    "tiny": dict(model=GeometryNetConfig(), data=WorldDataConfig(size=128, frames=17, train_pool=24, cache=128),
                  views=(2, 8), eval_views=8,
                  loop=LoopConfig(steps=20000, batch_size=4, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
                  optim=OptimConfig(lr=3e-4, warmup_steps=300, weight_decay=0.05)),
@@ -78,6 +78,10 @@ class GeometryStage:
             data = {k: v for k, v in cfg.data.items() if k not in ("views", "eval_views")}
             self._clips = WorldClips(from_dict(WorldDataConfig, data), device)
         return self._clips
+
+    def prepare(self, cfg: TrainConfig, device: torch.device) -> None:
+        """Compile the training worlds before the clock starts."""
+        self.clips(cfg, device).warm_up()
 
     def build_model(self, cfg: TrainConfig) -> nn.Module:
         return GeometryNet(from_dict(GeometryNetConfig, cfg.model))

@@ -15,7 +15,7 @@ from genscene.train.losses import vae_loss
 from genscene.train.world_data import WorldClips, WorldDataConfig
 
 PRESETS = {
-    "tiny": dict(model=VideoVAEConfig(base_dim=16), data=WorldDataConfig(size=128, frames=17, train_pool=64, cache=256),
+    "tiny": dict(model=VideoVAEConfig(base_dim=16), data=WorldDataConfig(size=128, frames=17, train_pool=24, cache=128),
                  loop=LoopConfig(steps=20000, batch_size=4, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
                  optim=OptimConfig(lr=5e-4, warmup_steps=200)),
     "smoke": dict(model=VideoVAEConfig(base_dim=8), data=WorldDataConfig(size=32, frames=5, train_pool=4, eval_worlds=2),
@@ -43,6 +43,10 @@ class VAEStage:
         if self._clips is None or self._clips.device != device:
             self._clips = WorldClips(from_dict(WorldDataConfig, cfg.data), device)
         return self._clips
+
+    def prepare(self, cfg: TrainConfig, device: torch.device) -> None:
+        """Compile the training worlds before the clock starts."""
+        self.clips(cfg, device).warm_up()
 
     def build_model(self, cfg: TrainConfig) -> nn.Module:
         return VideoVAE.from_config(from_dict(VideoVAEConfig, cfg.model))
