@@ -66,12 +66,12 @@ class WorldClips:
 
         world, compiled = self._compiled(family, seed, purpose)
         frames = frames or self.cfg.frames
-        path = self._path(world, path_seed, frames)
+        path = self._path(world, compiled, path_seed, frames)
         cams = path.cameras.to(self.device)
         out = render(compiled, cams, path.times.to(self.device), edges=False)
         return {"rgb": out["rgb"], "depth": out["depth"], "mask": out["mask"], "cameras": cams}
 
-    def _path(self, world, path_seed: int, frames: int, attempts: int = 4):
+    def _path(self, world, compiled, path_seed: int, frames: int, attempts: int = 4):
         """A camera path for ``world``; some worlds leave a kind no free path, so fall back deterministically."""
         from genscene.worlds.camera_paths import PathError, sample_camera_path
 
@@ -79,7 +79,8 @@ class WorldClips:
         for attempt in range(attempts):
             kind = kinds[(path_seed + attempt) % len(kinds)]
             try:
-                return sample_camera_path(world, kind, num_frames=frames, size=self.cfg.size, seed=path_seed + attempt)
+                return sample_camera_path(world, kind, num_frames=frames, size=self.cfg.size, seed=path_seed + attempt,
+                                          compiled=compiled)
             except PathError:
                 continue
         raise PathError(f"{world.family} seed {world.seed}: no camera path after {attempts} attempts")
