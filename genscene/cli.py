@@ -6,8 +6,7 @@ import sys
 
 import typer
 
-from genscene.commands import doctor, reconstruct, train
-from genscene.commands import trajectory
+from genscene.commands import doctor, reconstruct, render, train, trajectory
 from genscene.errors import InputError
 
 app = typer.Typer(help="genscene: generative 3D scene reconstruction.", no_args_is_help=True,
@@ -16,6 +15,7 @@ app.command("doctor")(doctor.doctor)
 app.command("train")(train.train)
 app.command("reconstruct")(reconstruct.reconstruct)
 app.add_typer(trajectory.app, name="trajectory")
+app.command("render")(render.render)
 
 
 @app.callback()

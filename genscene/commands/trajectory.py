@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import typer
 
+from genscene.commands import one_line_errors
 from genscene.errors import InputError
 
 app = typer.Typer(help="Camera trajectories: presets, previews, JSON export.", no_args_is_help=True)
 
 DEFAULT_FRAMES = 49
-
-
-def _one_line_errors(command: Callable) -> Callable:
-    """Bad input -> one line on stderr and exit status 2, also when the app runs without ``main``."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except InputError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:
@@ -92,7 +78,7 @@ def list_command() -> None:
 
 
 @app.command("preview")
-@_one_line_errors
+@one_line_errors
 def preview_command(
     target: str = typer.Argument(..., help="Preset name (see `genscene trajectory list`) or a trajectory JSON file."),
     output: Path = typer.Option(..., "--output", "-o", help="PNG to write."),
@@ -111,7 +97,7 @@ def preview_command(
 
 
 @app.command("export")
-@_one_line_errors
+@one_line_errors
 def export_command(
     target: str = typer.Argument(..., help="Preset name or trajectory JSON file."),
     output: Path = typer.Option(..., "--output", "-o", help="JSON to write ({'convention': 'opencv_c2w', ...})."),
