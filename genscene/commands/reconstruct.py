@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from genscene.commands import one_line_errors
 from genscene.errors import InputError
 
 
@@ -22,6 +23,7 @@ def resolve_weights(name: str, explicit: Path | None) -> Path:
     return found[name]
 
 
+@one_line_errors
 def reconstruct(
     inputs: list[Path] = typer.Argument(..., help="Image files, one folder of images, or one video."),
     out: Path = typer.Option(..., "--out", "-o", help="Scene folder to write."),

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import typer
 
+from genscene.commands import one_line_errors
 from genscene.errors import InputError
 
 
+@one_line_errors
 def train(
     stage: str = typer.Argument(..., help="Stage to train: vae, geometry."),
     preset: str = typer.Option("tiny", help="Named config preset (tiny = the embedded default)."),

@@ -50,5 +50,6 @@ def test_reconstruct_refuses_bad_input(tmp_path, tiny_weights):
     bad = tmp_path / "notes.txt"
     bad.write_text("hello")
     res = CliRunner().invoke(app, ["reconstruct", str(bad), "-o", str(tmp_path / "s"), "--weights", str(tiny_weights)])
-    assert res.exit_code != 0
+    assert res.exit_code == 2
+    assert "notes.txt" in res.output and "not an image or video" in res.output
     assert not (tmp_path / "s").exists()
