@@ -7,6 +7,7 @@ import sys
 import typer
 
 from genscene.commands import doctor, reconstruct, render, train, trajectory
+from genscene.commands import worlds as worlds_cmd
 from genscene.errors import InputError
 
 app = typer.Typer(help="genscene: generative 3D scene reconstruction.", no_args_is_help=True,
@@ -16,6 +17,7 @@ app.command("train")(train.train)
 app.command("reconstruct")(reconstruct.reconstruct)
 app.add_typer(trajectory.app, name="trajectory")
 app.command("render")(render.render)
+app.add_typer(worlds_cmd.app, name="worlds")
 
 
 @app.callback()
