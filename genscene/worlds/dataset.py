@@ -153,6 +153,22 @@ class WorldClipDataset(torch.utils.data.Dataset):
         return clip
 
 
+def gt_points(rgb: Tensor, depth: Tensor, cameras: Cameras, max_points: int = 200_000) -> tuple[Tensor, Tensor]:
+    """The clip's ground-truth coloured point cloud: depth ``[T,H,W]`` unprojected, voxel down-sampled.
+
+    The voxel is a fraction of the median depth, grown until at most ``max_points`` remain.
+    """
+    from genscene.geometry.points import depth_to_points, voxel_downsample
+
+    cloud = depth_to_points(depth, cameras, images=rgb)
+    valid = depth[depth > 0]
+    voxel = float(valid.median()) / 200 if valid.numel() else 1.0
+    while len(cloud) > max_points:
+        cloud = voxel_downsample(cloud, voxel)
+        voxel *= 1.5
+    return cloud.xyz.float(), cloud.rgb.float()
+
+
 def write_clip(path: str | Path, clip: dict, overwrite: bool = False, fps: float = 8.0) -> Path:
     """Write a clip as a scene folder (frames, depth, cameras, video, meta) + ``gt/gt.npz`` (atomic).
 
@@ -172,7 +188,8 @@ def write_clip(path: str | Path, clip: dict, overwrite: bool = False, fps: float
     spec = cpu["spec"] if isinstance(cpu["spec"], dict) else asdict(cpu["spec"])
     meta = {"world": spec, "times": cpu["times"].tolist(), "median_depth": float(cpu["median_depth"]),
             "generator": "genscene.worlds", "gt": "gt/gt.npz"}
-    scene = Scene(frames=cpu["rgb"].float(), cameras=cams, depths=cpu["depth"].float(), meta=meta, fps=fps)
+    scene = Scene(frames=cpu["rgb"].float(), cameras=cams, depths=cpu["depth"].float(), meta=meta, fps=fps,
+                  points=gt_points(cpu["rgb"].float(), cpu["depth"].float(), cams))
     with atomic_path(path, directory=True) as tmp:
         write_scene(tmp, scene, overwrite=True)
         (tmp / "gt").mkdir()
