@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Callable
 
 import typer
 
+from genscene.commands import one_line_errors
 from genscene.errors import InputError
 
 app = typer.Typer(help="Procedural worlds: sample clips with ground truth, contact sheets, mesh export.",
                   no_args_is_help=True)
-
-
-def _one_line_errors(command: Callable) -> Callable:
-    """Bad input -> one line on stderr and exit status 2, also when the app runs without ``main``."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except InputError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
 
 
 def _check_family(family: str) -> None:
@@ -51,7 +36,7 @@ def _device(name: str) -> str:
 
 
 @app.command("sample")
-@_one_line_errors
+@one_line_errors
 def sample(
     family: str = typer.Option("room", "--family", help="room, street, courtyard or tabletop."),
     seed: int = typer.Option(0, "--seed", help="World seed (see genscene.worlds.seeds for the splits)."),
@@ -92,7 +77,7 @@ def sample(
 
 
 @app.command("preview")
-@_one_line_errors
+@one_line_errors
 def preview(
     output: Path = typer.Option(Path("worlds_contact_sheet.png"), "-o", "--output", help="PNG to write."),
     families: str = typer.Option("room,street,courtyard,tabletop", "--families", help="Comma-separated families."),
@@ -123,7 +108,7 @@ def preview(
 
 
 @app.command("export")
-@_one_line_errors
+@one_line_errors
 def export(
     family: str = typer.Option("room", "--family", help="room, street, courtyard or tabletop."),
     seed: int = typer.Option(0, "--seed", help="World seed."),

@@ -139,7 +139,7 @@ def _rasterize_one(vertices: Tensor, faces: Tensor, cam: Cameras, near: float, t
     A, valid = _triangle_coefficients(x_cam, faces, K)
     bounds, keep = _tile_bounds(x_cam, faces, K, near, H, W, tile)
     face_index = torch.nonzero(valid & keep).squeeze(-1)
-    n_tx, n_ty = (W + tile - 1) // tile, (H + tile - 1) // tile
+    n_tx = (W + tile - 1) // tile
     tile_ids, pair_faces = _tile_pairs(bounds[face_index], face_index, n_tx)
 
     # Pixel centres of a tile, relative to the tile's corner: [T*T, 3] homogeneous.

@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import torch
-import typer
 from typer.testing import CliRunner
 
 from genscene.cli import app

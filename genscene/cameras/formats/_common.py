@@ -7,9 +7,8 @@ rigid) and only then turned into a :class:`Cameras`. Every bad-input failure rai
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -18,6 +17,7 @@ import torch
 
 from genscene.cameras.cameras import Cameras
 from genscene.errors import InputError
+from genscene.io.atomic import atomic_path
 
 # Tolerance for "this matrix is a rotation" on values read from files (often stored as float32).
 ROTATION_TOL = 1e-4
@@ -26,21 +26,10 @@ ROTATION_TOL = 1e-4
 # -------------------------------------------------------------------- atomic writes
 def atomic_write_many(files: Mapping[Path, bytes]) -> None:
     """Write several files so that none is half-written: all go to temp names, then are renamed."""
-    staged: list[tuple[str, Path]] = []
-    try:
+    with contextlib.ExitStack() as stack:  # every rename happens only after every file was written
         for path, data in files.items():
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            staged.append((tmp, path))
-        for tmp, path in staged:
-            os.replace(tmp, path)
-    finally:
-        for tmp, _ in staged:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+            tmp = stack.enter_context(atomic_path(path))
+            tmp.write_bytes(data)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -60,6 +49,18 @@ def read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise InputError(path, f"not a UTF-8 text file ({err.reason})") from None
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """All arrays of a numeric ``.npz`` (``allow_pickle=False``: object arrays are refused)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except ValueError as err:
+        raise InputError(path, f"not a numeric .npz archive ({err})") from None
 
 
 def read_json(path: Path) -> Any:

@@ -21,6 +21,7 @@ from torch import Tensor
 
 from genscene.cameras.cameras import Cameras, rigid_matrix
 from genscene.cameras.formats._common import (
+    read_npz,
     as_array,
     atomic_write_many,
     atomic_write_text,
@@ -93,13 +94,7 @@ def load_dtu_cameras(
         cameras ``[N]`` (float64) and ``scale_mats [N, 4, 4]``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except ValueError as err:
-        raise InputError(path, f"not a numeric .npz archive ({err})") from None
+    arrays = read_npz(path)
     n = sum(1 for k in arrays if k.startswith("world_mat_") and not k.startswith("world_mat_inv"))
     if n == 0:
         raise InputError(path, "missing (no world_mat_0)", "world_mat_0")

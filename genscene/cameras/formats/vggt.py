@@ -23,6 +23,7 @@ from torch import Tensor
 
 from genscene.cameras.cameras import Cameras, intrinsics_matrix, rigid_matrix
 from genscene.cameras.formats._common import (
+    read_npz,
     as_array,
     as_size,
     atomic_write_many,
@@ -76,13 +77,7 @@ def save_pose_encoding(path: Path, cameras: Cameras, strict: bool = True) -> Non
 def load_pose_encoding(path: Path) -> Cameras:
     """Read an ``.npz`` written by :func:`save_pose_encoding` (never unpickled)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except ValueError as err:
-        raise InputError(path, f"not a numeric .npz archive ({err})") from None
+    arrays = read_npz(path)
     for key in ("pose_enc", "image_size_hw"):
         if key not in arrays:
             raise InputError(path, "missing", key)
