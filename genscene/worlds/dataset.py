@@ -18,6 +18,7 @@ Clip tensors (``T`` frames, ``H x W``):
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,9 +29,10 @@ from torch import Tensor
 from genscene.cameras.cameras import Cameras
 from genscene.worlds import FAMILIES, make_world
 from genscene.worlds.camera_paths import CameraPath, PathError, sample_camera_path
-from genscene.worlds.compiled import compile_world
+from genscene.worlds.compiled import CompiledWorld, compile_world
 from genscene.worlds.render import optical_flow, render
 from genscene.worlds.seeds import check_seeds, seed_range
+from genscene.worlds.world import World
 
 EDGE_ORDER = ("silhouette", "crease", "boundary", "intersection")
 DEFAULT_PRESETS = ("orbit", "random", "gen3c_left", "gen3c_right", "gen3c_zoom_in", "gen3c_zoom_out",
@@ -55,16 +57,21 @@ class ClipSpec:
 
 def render_clip(spec: ClipSpec, num_frames: int = 17, size: int | tuple[int, int] = 128, fov_deg: float = 60.0,
                 fps: float = 8.0, device: str | torch.device = "cpu", flow: bool = True, supersample: int = 1,
-                **preset_params) -> dict:
+                compiled: tuple[World, CompiledWorld] | None = None, **preset_params) -> dict:
     """Render one clip with every signal (see the module docstring); tensors on ``device``.
 
     ``supersample > 1`` anti-aliases ``rgb`` (``s x s`` samples per pixel); other signals are exact.
+    ``compiled`` reuses ``(world, compiled world)`` of ``spec`` (see :class:`WorldClipDataset`'s cache).
     """
-    world = make_world(spec.family, spec.seed, dynamic=spec.dynamic)
-    cw = compile_world(world, device)
+    world, cw = compiled or _compile(spec, device)
     path = sample_camera_path(world, spec.preset, num_frames, size, spec.path_seed, fov_deg, fps, compiled=cw,
                               **preset_params)
     return _render_path(cw, path, flow, device, supersample) | {"spec": spec}
+
+
+def _compile(spec: ClipSpec, device) -> tuple[World, CompiledWorld]:
+    world = make_world(spec.family, spec.seed, dynamic=spec.dynamic)
+    return world, compile_world(world, device)
 
 
 def _render_path(cw, path: CameraPath, flow: bool, device, supersample: int = 1) -> dict:
@@ -113,6 +120,8 @@ class WorldDatasetConfig:
     """Fraction of worlds built with moving objects (decided per world seed)."""
     supersample: int = 1
     """RGB anti-aliasing: ``s x s`` samples per pixel (costs ``s^2`` shading)."""
+    cache_worlds: int = 64
+    """Compiled worlds kept on the device; building textures costs far more than rendering a clip."""
 
 
 class WorldClipDataset(torch.utils.data.Dataset):
@@ -123,6 +132,7 @@ class WorldClipDataset(torch.utils.data.Dataset):
         self.device = torch.device(device)
         self.seeds = seed_range(config.split, config.num_worlds, config.seed_offset, purpose=config.purpose)
         check_seeds(self.seeds, config.purpose)
+        self._cache: OrderedDict[tuple, tuple[World, CompiledWorld]] = OrderedDict()
 
     def __len__(self) -> int:
         c = self.config
@@ -140,15 +150,27 @@ class WorldClipDataset(torch.utils.data.Dataset):
         dynamic = bool(np.random.default_rng([seed, 99]).random() < c.dynamic_fraction)
         return ClipSpec(family, seed, preset, path_seed=int(rng.integers(2**31)), dynamic=dynamic)
 
+    def _compiled(self, spec: ClipSpec) -> tuple[World, CompiledWorld]:
+        key = (spec.family, spec.seed, spec.dynamic)
+        if key not in self._cache:
+            self._cache[key] = _compile(spec, self.device)
+            while len(self._cache) > self.config.cache_worlds:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(key)
+        return self._cache[key]
+
     def __getitem__(self, index: int) -> dict:
         c = self.config
         spec = self.spec(index)
+        compiled = self._compiled(spec)
         try:
-            clip = render_clip(spec, c.num_frames, c.size, c.fov_deg, c.fps, self.device, supersample=c.supersample)
+            clip = render_clip(spec, c.num_frames, c.size, c.fov_deg, c.fps, self.device, supersample=c.supersample,
+                               compiled=compiled)
         except PathError:
             # A world/preset pair with no clear path: fall back to the always-feasible random path.
             spec = ClipSpec(spec.family, spec.seed, "random", spec.path_seed, spec.dynamic)
-            clip = render_clip(spec, c.num_frames, c.size, c.fov_deg, c.fps, self.device, supersample=c.supersample)
+            clip = render_clip(spec, c.num_frames, c.size, c.fov_deg, c.fps, self.device, supersample=c.supersample,
+                               compiled=compiled)
         clip["spec"] = asdict(spec)
         return clip
 
