@@ -21,6 +21,7 @@ from genscene.cameras.formats._common import (
     as_array,
     as_size,
     atomic_write_json,
+    check_bottom_row,
     check_intrinsics,
     check_rotation,
     flat_numpy,
@@ -80,8 +81,7 @@ def load_cameras_json(path: str | Path) -> tuple[Cameras, list[str] | None]:
         check_intrinsics(K[i], path, f"{where}.K")
         w2c[i] = as_array(require_key(frame, "w2c", path, f"{where}.w2c"), path, f"{where}.w2c", shape=(4, 4))
         check_rotation(w2c[i, :3, :3], path, f"{where}.w2c")
-        if np.abs(w2c[i, 3] - np.array([0.0, 0.0, 0.0, 1.0])).max() > 1e-9:
-            raise InputError(path, "last row must be 0 0 0 1", f"{where}.w2c")
+        check_bottom_row(w2c[i], path, f"{where}.w2c", "last row must be 0 0 0 1")
         image = frame.get("image")
         if image is not None and not isinstance(image, str):
             raise InputError(path, "expected a string", f"{where}.image")

@@ -119,6 +119,12 @@ def check_rotation(R: np.ndarray, source: Path, field: str, tol: float = ROTATIO
         raise InputError(source, "rotation has determinant -1 (a reflection)", field)
 
 
+def check_bottom_row(w2c: np.ndarray, source: Path, field: str, problem: str) -> None:
+    """Refuse 4x4 transforms ``[..., 4, 4]`` whose last row is not ``0 0 0 1``."""
+    if np.any(np.abs(w2c[..., 3, :] - np.array([0.0, 0.0, 0.0, 1.0])) > 1e-9):
+        raise InputError(source, problem, field)
+
+
 def check_intrinsics(K: np.ndarray, source: Path, field: str) -> None:
     """Raise unless every ``K [..., 3, 3]`` has positive focal lengths and last row ``0 0 1``."""
     if np.any(K[..., 0, 0] <= 0) or np.any(K[..., 1, 1] <= 0):

@@ -25,6 +25,7 @@ from genscene.cameras.formats._common import (
     as_array,
     as_size,
     atomic_write_json,
+    check_bottom_row,
     check_intrinsics,
     check_rotation,
     flat_numpy,
@@ -75,8 +76,7 @@ def load_gen3r_cameras(path: Path, width: int | None = None, height: int | None 
         raise InputError(path, "has no frames", "extrinsics")
     check_intrinsics(K, path, "intrinsics")
     check_rotation(E[:, :3, :3], path, "extrinsics")
-    if np.any(np.abs(E[:, 3] - np.array([0.0, 0.0, 0.0, 1.0])) > 1e-9):
-        raise InputError(path, "last row of a 4x4 extrinsic must be 0 0 0 1", "extrinsics")
+    check_bottom_row(E, path, "extrinsics", "last row of a 4x4 extrinsic must be 0 0 0 1")
     w = as_size(meta.get("width", width if width is not None else GEN3R_SIZE), path, "width")
     h = as_size(meta.get("height", height if height is not None else GEN3R_SIZE), path, "height")
     return make_cameras(K, E, w, h)

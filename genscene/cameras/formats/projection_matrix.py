@@ -21,7 +21,6 @@ from torch import Tensor
 
 from genscene.cameras.cameras import Cameras, rigid_matrix
 from genscene.cameras.formats._common import (
-    read_npz,
     as_array,
     atomic_write_many,
     atomic_write_text,
@@ -29,6 +28,7 @@ from genscene.cameras.formats._common import (
     check_rotation,
     flat_numpy,
     make_cameras,
+    read_npz,
     read_text,
 )
 from genscene.errors import InputError

@@ -23,11 +23,11 @@ from torch import Tensor
 
 from genscene.cameras.cameras import Cameras, intrinsics_matrix, rigid_matrix
 from genscene.cameras.formats._common import (
-    read_npz,
     as_array,
     as_size,
     atomic_write_many,
     quat_wxyz_to_rotmat,
+    read_npz,
     require_representable,
     rotmat_to_quat_wxyz,
 )
