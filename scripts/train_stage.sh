@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Train one stage on a fresh GPU machine with no network: install the carried wheels (.whl/),
 # train (starting from the committed weights/STAGE when present), evaluate on held-out worlds,
-# and copy the exported model + metrics JSON to $OUT/STAGE for committing under weights/.
+# and copy the exported model + metrics JSON (resolved config inside) to $OUT/STAGE for
+# committing under weights/STAGE. Several stages may run at once on one machine.
 #
-#   bash scripts/train_stage.sh STAGE MINUTES [NUM_GPUS] [extra `genscene train` options]
+#   [PRESET=tiny] bash scripts/train_stage.sh STAGE MINUTES [NUM_GPUS] [extra `genscene train` options]
 set -euo pipefail
 stage=$1
 minutes=$2
@@ -11,8 +12,11 @@ gpus=${3:-1}
 shift 3 || shift $#
 out=${OUT:-runs}/$stage
 run=/tmp/genscene-run/$stage
+preset=${PRESET:-tiny}
 if compgen -G ".whl/*.whl" >/dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+  # one install shared by concurrent stages
+  flock /tmp/genscene-site.lock bash -c '[ -f /tmp/site/.done ] || { python3 -m pip install -q --no-index --no-deps \
+    --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && touch /tmp/site/.done; }'
   export PYTHONPATH=/tmp/site:$PWD
 else
   export PYTHONPATH=$PWD
@@ -22,10 +26,10 @@ init=()
 export PYTHONUNBUFFERED=1
 if [ "$gpus" -gt 1 ]; then
   python3 -m accelerate.commands.launch --num_processes "$gpus" --multi_gpu -m genscene.cli \
-    train "$stage" --preset tiny --out "$run" --minutes "$minutes" "${init[@]}" "$@"
+    train "$stage" --preset "$preset" --out "$run" --minutes "$minutes" "${init[@]}" "$@"
 else
-  python3 -m genscene.cli train "$stage" --preset tiny --out "$run" --minutes "$minutes" "${init[@]}" "$@"
+  python3 -m genscene.cli train "$stage" --preset "$preset" --out "$run" --minutes "$minutes" "${init[@]}" "$@"
 fi
 mkdir -p "$out"
-cp "$run"/model/* "$run"/metrics.json "$run"/config.json "$out"/
+cp "$run"/model/* "$run"/metrics.json "$out"/
 ls -la "$out"

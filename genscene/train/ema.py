@@ -6,30 +6,44 @@ import torch
 from torch import nn
 
 
+COUNT_KEY = "__num_updates__"
+
+
 class EMA:
-    """Keeps ``shadow = decay * shadow + (1 - decay) * param`` for every floating parameter."""
+    """Keeps ``shadow = d * shadow + (1 - d) * param`` for every floating parameter.
+
+    ``d = min(decay, (1 + n) / (10 + n))`` after ``n`` updates: the warm-up keeps a short run's
+    average from being dominated by the random initial weights.
+    """
 
     def __init__(self, model: nn.Module, decay: float):
         self.decay = decay
+        self.num_updates = 0
         self.shadow = {k: v.detach().clone().float() for k, v in model.state_dict().items()
                        if v.is_floating_point()}
 
+    def current_decay(self) -> float:
+        return min(self.decay, (1 + self.num_updates) / (10 + self.num_updates))
+
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
+        weight = 1.0 - self.current_decay()
         for k, v in model.state_dict().items():
             if k in self.shadow:
-                self.shadow[k].lerp_(v.detach().float(), 1.0 - self.decay)
+                self.shadow[k].lerp_(v.detach().float(), weight)
+        self.num_updates += 1
 
     def to(self, device: torch.device) -> "EMA":
         self.shadow = {k: v.to(device) for k, v in self.shadow.items()}
         return self
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        return dict(self.shadow)
+        return {**self.shadow, COUNT_KEY: torch.tensor(self.num_updates)}
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         for k in self.shadow:
             self.shadow[k].copy_(state[k].to(self.shadow[k].device))
+        self.num_updates = int(state.get(COUNT_KEY, 0))
 
     @torch.no_grad()
     def copy_to(self, model: nn.Module) -> None:

@@ -193,12 +193,12 @@ class Trainer:
             "stage": self.stage.name, "preset": self.cfg.preset, "steps": self.step,
             "steps_this_run": self.step - start_step, "train_time_s_this_run": round(train_time, 2),
             "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
-            "num_processes": self.acc.num_processes, "final": final,
+            "num_processes": self.acc.num_processes, "final": final, "config": to_dict(self.cfg),
             "eval_curve": self.eval_curve, "history": self.history,
         }
         if self.acc.is_main_process:
             self.stage.export(self._eval_model(), self.out / "model")
-            (self.out / "config.json").write_text(json.dumps(to_dict(self.cfg), indent=1))
+            (self.out / "train_config.json").write_text(json.dumps(to_dict(self.cfg), indent=1))
             (self.out / "metrics.json").write_text(json.dumps(metrics, indent=1))
         self.acc.wait_for_everyone()
         return metrics

@@ -1,8 +1,10 @@
-"""On-the-fly training batches from procedural worlds: a pure function of (seed, step, rank, index).
+"""Training batches from procedural worlds: a pure function of (seed, step, rank, index).
 
-Compiled worlds are cached by ``(family, seed)`` so a step pays only for camera sampling and
-rendering. Training draws from the ``train`` seed split only (``genscene.worlds.seeds`` refuses
-held-out seeds); evaluation asks for the held-out ``test`` split explicitly.
+With ``bank_paths > 0`` training clips come from a :class:`~genscene.train.clip_bank.ClipBank`
+rendered once before training; otherwise each clip is rendered on the fly (compiled worlds cached
+by ``(family, seed)``). Training draws from the ``train`` seed split only
+(``genscene.worlds.seeds`` refuses held-out seeds); evaluation asks for the held-out ``test`` split
+explicitly and always renders on the fly.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import torch
 from torch import Tensor
 
 from genscene.cameras.cameras import Cameras
+from genscene.train.clip_bank import ClipBank, build_clip_bank
 
 
 @dataclass
@@ -33,7 +36,9 @@ class WorldDataConfig:
     eval_worlds: int = 8
     """Held-out worlds used for evaluation (first N of the test split, families in turn)."""
     cache: int = 64
-    """Compiled worlds kept in memory."""
+    """Compiled worlds kept in memory (on-the-fly rendering)."""
+    bank_paths: int = 0
+    """Clips per training world rendered into a bank before training (0: render every clip on the fly)."""
 
 
 @dataclass
@@ -43,6 +48,7 @@ class WorldClips:
     cfg: WorldDataConfig
     device: torch.device
     _cache: OrderedDict = field(default_factory=OrderedDict)
+    _bank: ClipBank | None = None
 
     def _compiled(self, family: str, seed: int, purpose: str):
         from genscene.worlds import make_world
@@ -85,13 +91,25 @@ class WorldClips:
                 continue
         raise PathError(f"{world.family} seed {world.seed}: no camera path after {attempts} attempts")
 
-    def warm_up(self) -> int:
-        """Compile every training world of the pool now (outside timed training); returns how many."""
+    def _train_worlds(self) -> list[tuple[str, int]]:
         from genscene.worlds.seeds import seed_range
 
-        for seed in seed_range("train", self.cfg.train_pool):
-            for family in self.cfg.families:
-                self._compiled(family, seed, "training")
+        return [(family, seed) for seed in seed_range("train", self.cfg.train_pool) for family in self.cfg.families]
+
+    @property
+    def bank(self) -> ClipBank:
+        """The training clip bank (rendered on first use)."""
+        if self._bank is None:
+            c = self.cfg
+            self._bank = build_clip_bank(self._train_worlds(), c.bank_paths, c.frames, c.size, c.trajectories, self.device)
+        return self._bank
+
+    def warm_up(self) -> int:
+        """Render the bank, or compile every training world, now (outside timed training); returns clips/worlds."""
+        if self.cfg.bank_paths > 0:
+            return len(self.bank)
+        for family, seed in self._train_worlds():
+            self._compiled(family, seed, "training")
         return len(self._cache)
 
     def train_item(self, seed: int, step: int, rank: int, index: int, frames: int | None = None):
@@ -101,6 +119,8 @@ class WorldClips:
         from genscene.worlds.camera_paths import PathError
 
         g = torch.Generator().manual_seed((seed * 1_000_003 + step * 7919 + rank * 104_729 + index * 31) % (2**63))
+        if self.cfg.bank_paths > 0:
+            return self._bank_item(g, frames)
         pool = seed_range("train", self.cfg.train_pool)
         for _ in range(8):  # a world with no free path for any kind is skipped, deterministically
             family = self.cfg.families[int(torch.randint(len(self.cfg.families), (1,), generator=g))]
@@ -111,6 +131,16 @@ class WorldClips:
             except PathError:
                 continue
         raise RuntimeError(f"no training world with a free camera path after 8 draws (step {step}, index {index})")
+
+    def _bank_item(self, g: torch.Generator, frames: int | None):
+        """A random bank clip; ``frames`` shorter than the clip takes a random contiguous window."""
+        bank = self.bank
+        i = int(torch.randint(len(bank), (1,), generator=g))
+        t = bank.rgb.shape[1]
+        if not frames or frames >= t:
+            return bank.clip(i)
+        start = int(torch.randint(t - frames + 1, (1,), generator=g))
+        return bank.clip(i, torch.arange(start, start + frames))
 
     def eval_items(self, frames: int | None = None):
         """The held-out evaluation clips (fixed: test-split seeds, families in turn)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,12 +65,29 @@ class CompiledWorld:
     def num_objects(self) -> int:
         return self.rest.shape[0]
 
+    def to(self, device: str | torch.device) -> "CompiledWorld":
+        """The same world on ``device`` (compiling is CPU-bound texture synthesis; moving is cheap)."""
+        return _move(self, torch.device(device))
+
     def poses(self, times: Tensor) -> Tensor:
         """Object-to-world poses ``[F, N, 4, 4]`` at ``times [F]`` (seconds)."""
         times = times.to(self.rest)
         if not self.dynamic:
             return self.rest[None].expand(times.shape[0], -1, -1, -1)
         return object_poses(self.rest, self.motion, times)
+
+
+def _move(obj, device: torch.device):
+    """``obj`` with every tensor inside (dataclasses, dicts, lists, tuples) moved to ``device``."""
+    if isinstance(obj, Tensor):
+        return obj.to(device)
+    if dataclasses.is_dataclass(obj):
+        return dataclasses.replace(obj, **{f.name: _move(getattr(obj, f.name), device) for f in dataclasses.fields(obj)})
+    if isinstance(obj, dict):
+        return {k: _move(v, device) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_move(v, device) for v in obj)
+    return obj
 
 
 def _num_parts(shape) -> int:

@@ -59,7 +59,7 @@ def test_training_reduces_loss_and_writes_metrics(tmp_path):
     assert metrics["history"][-1]["loss"] < 0.2 * metrics["history"][0]["loss"]
     assert [e["step"] for e in metrics["eval_curve"]][-1] == 40
     assert (tmp_path / "metrics.json").is_file() and (tmp_path / "model" / "model.safetensors").is_file()
-    assert (tmp_path / "config.json").is_file()
+    assert (tmp_path / "train_config.json").is_file()
 
 
 def test_resume_is_exact(tmp_path):

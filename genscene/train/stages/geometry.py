@@ -21,15 +21,20 @@ from genscene.train.losses import camera_loss, confidence_regression_loss
 from genscene.train.world_data import WorldClips, WorldDataConfig
 
 PRESETS = {
-    "tiny": dict(model=GeometryNetConfig(), data=WorldDataConfig(size=128, frames=17, train_pool=24, cache=128),
-                 views=(2, 8), eval_views=8,
-                 loop=LoopConfig(steps=20000, batch_size=4, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
-                 optim=OptimConfig(lr=3e-4, warmup_steps=300, weight_decay=0.05)),
-    "smoke": dict(model=GeometryNetConfig(dim=32, depth=2, heads=2, head_layers=(0, 1), head_dim=16, num_registers=1),
-                  data=WorldDataConfig(size=32, frames=5, train_pool=4, eval_worlds=2),
-                  views=(2, 3), eval_views=3,
-                  loop=LoopConfig(steps=2, batch_size=1, eval_every=0, ckpt_every=0, log_every=1),
-                  optim=OptimConfig(lr=1e-3, warmup_steps=1)),
+    "tiny": dict(
+        model=GeometryNetConfig(),
+        data=WorldDataConfig(size=128, frames=17, train_pool=64, bank_paths=6, eval_worlds=16),
+        views=(2, 8), eval_views=8,
+        loop=LoopConfig(steps=20000, batch_size=8, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
+        optim=OptimConfig(lr=3e-4, warmup_steps=300, weight_decay=0.05),
+    ),
+    "smoke": dict(
+        model=GeometryNetConfig(dim=32, depth=2, heads=2, head_layers=(0, 1), head_dim=16, num_registers=1),
+        data=WorldDataConfig(size=32, frames=5, train_pool=4, eval_worlds=2, bank_paths=1),
+        views=(2, 3), eval_views=3,
+        loop=LoopConfig(steps=2, batch_size=1, eval_every=0, ckpt_every=0, log_every=1),
+        optim=OptimConfig(lr=1e-3, warmup_steps=1),
+    ),
 }
 
 

@@ -15,12 +15,18 @@ from genscene.train.losses import vae_loss
 from genscene.train.world_data import WorldClips, WorldDataConfig
 
 PRESETS = {
-    "tiny": dict(model=VideoVAEConfig(base_dim=16), data=WorldDataConfig(size=128, frames=17, train_pool=24, cache=128),
-                 loop=LoopConfig(steps=20000, batch_size=4, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
-                 optim=OptimConfig(lr=5e-4, warmup_steps=200)),
-    "smoke": dict(model=VideoVAEConfig(base_dim=8), data=WorldDataConfig(size=32, frames=5, train_pool=4, eval_worlds=2),
-                  loop=LoopConfig(steps=2, batch_size=1, eval_every=0, ckpt_every=0, log_every=1),
-                  optim=OptimConfig(lr=1e-3, warmup_steps=1)),
+    "tiny": dict(
+        model=VideoVAEConfig(base_dim=16),
+        data=WorldDataConfig(size=128, frames=17, train_pool=64, bank_paths=6, eval_worlds=16),
+        loop=LoopConfig(steps=20000, batch_size=8, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
+        optim=OptimConfig(lr=5e-4, warmup_steps=200),
+    ),
+    "smoke": dict(
+        model=VideoVAEConfig(base_dim=8),
+        data=WorldDataConfig(size=32, frames=5, train_pool=4, eval_worlds=2, bank_paths=1),
+        loop=LoopConfig(steps=2, batch_size=1, eval_every=0, ckpt_every=0, log_every=1),
+        optim=OptimConfig(lr=1e-3, warmup_steps=1),
+    ),
 }
 SINGLE_FRAME_EVERY = 4
 """Every 4th step trains on single frames (T = 1), so the causal first frame also serves images."""
@@ -57,7 +63,11 @@ class VAEStage:
         n = cfg.loop.batch_size * (4 if single else 1)
         frames = 1 if single else None
         items = [clips.train_item(cfg.loop.seed, step, rank, micro * n + i, frames=frames) for i in range(n)]
-        return {"frames": torch.stack([it["rgb"] for it in items])}  # [B, T, 3, H, W]
+        frames = torch.stack([it["rgb"] for it in items])  # [B, T, 3, H, W]
+        g = torch.Generator().manual_seed((cfg.loop.seed * 9973 + step * 613 + rank * 37 + micro) % (2**63))
+        flip, reverse = torch.rand(2, n, generator=g).to(device) < 0.5  # mirror and time-reverse half the clips
+        frames = torch.where(flip[:, None, None, None, None], frames.flip(-1), frames)
+        return {"frames": torch.where(reverse[:, None, None, None, None], frames.flip(1), frames)}
 
     def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
         recon, kl = model(batch["frames"])
