@@ -22,7 +22,7 @@ else
   export PYTHONPATH=$PWD
 fi
 init=()
-[ -f "weights/$stage/config.json" ] && init=(--init-from "weights/$stage")
+if [ "$preset" = tiny ] && [ -f "weights/$stage/config.json" ]; then init=(--init-from "weights/$stage"); fi
 export PYTHONUNBUFFERED=1
 if [ "$gpus" -gt 1 ]; then
   python3 -m accelerate.commands.launch --num_processes "$gpus" --multi_gpu -m genscene.cli \

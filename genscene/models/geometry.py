@@ -42,6 +42,10 @@ class GeometryNetConfig:
     """Channels of the dense head's feature maps."""
 
 
+LOG_LIMIT = 15.0
+"""Log-space outputs (depth, confidences) are clamped here: unsupervised sky pixels must stay finite."""
+
+
 class Attention(nn.Module):
     def __init__(self, dim: int, heads: int):
         super().__init__()
@@ -177,11 +181,12 @@ class GeometryNet(PretrainedModel):
         patch_layers = [t[:, n_special:] for t in kept]
         d = self.depth_head(patch_layers, gh, gw)  # [BS, 2, H, W]
         pts = self.point_head(patch_layers, gh, gw)  # [BS, 4, H, W]
+        d, pts = d.float(), pts.float()
         return {
             "pose_enc": pose_enc,
-            "depth": d[:, 0].exp().reshape(b, s, h, w),
-            "depth_conf": (1 + d[:, 1].exp()).reshape(b, s, h, w),
+            "depth": d[:, 0].clamp(-LOG_LIMIT, LOG_LIMIT).exp().reshape(b, s, h, w),
+            "depth_conf": (1 + d[:, 1].clamp(max=LOG_LIMIT).exp()).reshape(b, s, h, w),
             "points": pts[:, :3].permute(0, 2, 3, 1).reshape(b, s, h, w, 3),
-            "points_conf": (1 + pts[:, 3].exp()).reshape(b, s, h, w),
+            "points_conf": (1 + pts[:, 3].clamp(max=LOG_LIMIT).exp()).reshape(b, s, h, w),
             "tokens": [t.reshape(b, s, n_tok, -1) for t in kept],
         }

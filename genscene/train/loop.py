@@ -108,10 +108,13 @@ class Trainer:
     def _train_step(self) -> dict[str, float]:
         cfg, acc = self.cfg, self.acc
         torch.manual_seed(_step_seed(cfg.loop.seed, self.step, acc.process_index))
-        logs: dict[str, float] = {}
+        logs: dict[str, float] = {"data_s": 0.0}
+        t_step = time.perf_counter()
         self.model.train()
         for micro in range(cfg.loop.grad_accum):
+            t_data = time.perf_counter()
             batch = self.stage.make_batch(cfg, self.step, acc.process_index, micro, acc.device)
+            logs["data_s"] += time.perf_counter() - t_data
             sync = micro == cfg.loop.grad_accum - 1
             ctx = acc.no_sync(self.model) if not sync else contextlib.nullcontext()
             with ctx, acc.autocast():
@@ -128,6 +131,7 @@ class Trainer:
             self.ema.update(self.acc.unwrap_model(self.model))
         self.step += 1
         logs["lr"] = self.scheduler.get_last_lr()[0]
+        logs["step_s"] = time.perf_counter() - t_step  # wall time; GPU work still queued shows up in later steps
         return logs
 
     def _fit_steps_to_budget(self, budget_s: float, t0: float, start_step: int) -> int:

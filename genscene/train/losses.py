@@ -21,17 +21,18 @@ def confidence_regression_loss(pred: Tensor, target: Tensor, conf: Tensor, valid
         conf: ``[B, S, H, W]`` (> 1).
         valid: bool ``[B, S, H, W]``; invalid pixels contribute nothing.
     """
-    v = valid.to(pred.dtype)
-    n = v.sum().clamp_min(1)
+    # torch.where, not a product with the mask: unsupervised pixels (sky) may hold inf, and inf * 0 is nan
+    n = valid.sum().clamp_min(1)
     err = (pred - target).norm(dim=-1)
-    loss = ((conf * err - alpha * conf.log()) * v).sum() / n
+    loss = torch.where(valid, conf * err - alpha * conf.log(), 0).sum() / n
     if grad_weight:
-        masked_pred, masked_tgt = pred * v[..., None], target * v[..., None]
+        masked_pred = torch.where(valid[..., None], pred, 0)
+        masked_tgt = torch.where(valid[..., None], target, 0)
         for gp, gt, mask in zip(image_gradients(masked_pred), image_gradients(masked_tgt),
                                 _gradient_masks(valid)):
-            m = mask.to(pred.dtype)
             c = _pair_conf(conf, gp.shape)
-            loss = loss + grad_weight * (c * (gp - gt).norm(dim=-1) * m).sum() / m.sum().clamp_min(1)
+            term = torch.where(mask, c * (gp - gt).norm(dim=-1), 0)
+            loss = loss + grad_weight * term.sum() / mask.sum().clamp_min(1)
     return loss
 
 

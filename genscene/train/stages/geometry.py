@@ -140,6 +140,10 @@ class GeometryStage:
             results["rra@30"].append(pose["rra@30"])
             results["depth_delta1.25"].append(depth_delta_accuracy(out["depth"][0].float(), s["depth"], s["valid"]))
             p, g = out["points"][0][s["valid"]].double().cpu(), s["points"][s["valid"]].double().cpu()
+            finite = torch.isfinite(p).all(-1)
+            if not finite.all():  # a diverged model scores nan rather than stopping the run
+                results["chamfer"].append(float("nan"))
+                continue
             keep = torch.randperm(len(p), generator=gen)[:5000]
             gm = geometry_metrics(p[keep], g[keep], GeometryMetricsConfig(num_samples=None))
             results["chamfer"].append(gm.chamfer)

@@ -18,18 +18,22 @@ PRESETS = {
     "tiny": dict(
         model=VideoVAEConfig(base_dim=16),
         data=WorldDataConfig(size=128, frames=17, train_pool=64, bank_paths=6, eval_worlds=16),
-        loop=LoopConfig(steps=20000, batch_size=8, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
-        optim=OptimConfig(lr=5e-4, warmup_steps=200),
+        train_frames=5,
+        loop=LoopConfig(steps=20000, batch_size=16, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
+        optim=OptimConfig(lr=8e-4, warmup_steps=200),
     ),
     "smoke": dict(
         model=VideoVAEConfig(base_dim=8),
-        data=WorldDataConfig(size=32, frames=5, train_pool=4, eval_worlds=2, bank_paths=1),
+        data=WorldDataConfig(size=32, frames=9, train_pool=4, eval_worlds=2, bank_paths=1),
+        train_frames=5,
         loop=LoopConfig(steps=2, batch_size=1, eval_every=0, ckpt_every=0, log_every=1),
         optim=OptimConfig(lr=1e-3, warmup_steps=1),
     ),
 }
 SINGLE_FRAME_EVERY = 4
 """Every 4th step trains on single frames (T = 1), so the causal first frame also serves images."""
+STAGE_KEYS = ("train_frames",)
+"""Keys of ``TrainConfig.data`` that belong to the stage, not to :class:`WorldDataConfig`."""
 
 
 class VAEStage:
@@ -43,11 +47,12 @@ class VAEStage:
             raise InputError("preset", f"vae has no preset {preset!r}; known: {sorted(PRESETS)}")
         p = PRESETS[preset]
         return TrainConfig(stage=self.name, preset=preset, loop=p["loop"], optim=p["optim"],
-                           model=to_dict(p["model"]), data=to_dict(p["data"]))
+                           model=to_dict(p["model"]), data={**to_dict(p["data"]), "train_frames": p["train_frames"]})
 
     def clips(self, cfg: TrainConfig, device: torch.device) -> WorldClips:
         if self._clips is None or self._clips.device != device:
-            self._clips = WorldClips(from_dict(WorldDataConfig, cfg.data), device)
+            data = {k: v for k, v in cfg.data.items() if k not in STAGE_KEYS}
+            self._clips = WorldClips(from_dict(WorldDataConfig, data), device)
         return self._clips
 
     def prepare(self, cfg: TrainConfig, device: torch.device) -> None:
@@ -61,7 +66,7 @@ class VAEStage:
         clips = self.clips(cfg, device)
         single = step % SINGLE_FRAME_EVERY == SINGLE_FRAME_EVERY - 1
         n = cfg.loop.batch_size * (4 if single else 1)
-        frames = 1 if single else None
+        frames = 1 if single else cfg.data["train_frames"]  # a random window of the bank clip
         items = [clips.train_item(cfg.loop.seed, step, rank, micro * n + i, frames=frames) for i in range(n)]
         frames = torch.stack([it["rgb"] for it in items])  # [B, T, 3, H, W]
         g = torch.Generator().manual_seed((cfg.loop.seed * 9973 + step * 613 + rank * 37 + micro) % (2**63))
