@@ -24,6 +24,7 @@ fi
 init=()
 if [ "$preset" = tiny ] && [ -f "weights/$stage/config.json" ]; then init=(--init-from "weights/$stage"); fi
 export PYTHONUNBUFFERED=1
+export GENSCENE_BANK_CACHE=${GENSCENE_BANK_CACHE:-/tmp/genscene-bank}  # stages side by side share one rendered bank
 if [ "$gpus" -gt 1 ]; then
   python3 -m accelerate.commands.launch --num_processes "$gpus" --multi_gpu -m genscene.cli \
     train "$stage" --preset "$preset" --out "$run" --minutes "$minutes" "${init[@]}" "$@"

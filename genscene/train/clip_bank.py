@@ -10,10 +10,13 @@ clips; batches draw from it with a seeded generator.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -95,11 +98,11 @@ class ClipBank:
 
 
 def build_clip_bank(jobs: list[tuple[str, int]], paths: int, frames: int, size: int, kinds: tuple[str, ...],
-                    device: torch.device, workers: int | None = None) -> ClipBank:
+                    device: torch.device, workers: int | None = None, supersample: int = 1) -> ClipBank:
     """Render ``paths`` clips in each ``(family, seed)`` world of ``jobs`` onto ``device``.
 
     ``workers``: CPU processes planning worlds (default: the cores this rank may use; small banks
-    are planned in-process).
+    are planned in-process). ``supersample``: anti-aliasing samples per pixel side for ``rgb``.
     """
     from genscene.worlds.render import render
 
@@ -113,7 +116,8 @@ def build_clip_bank(jobs: list[tuple[str, int]], paths: int, frames: int, size: 
             return
         p, t = plan.times.shape
         cams = Cameras(plan.K.reshape(p * t, 3, 3), plan.w2c.reshape(p * t, 4, 4), size, size).to(device)
-        out = render(plan.compiled.to(device), cams, plan.times.reshape(-1).to(device), edges=False)
+        out = render(plan.compiled.to(device), cams, plan.times.reshape(-1).to(device), edges=False,
+                     supersample=supersample)
         rgb.append((out["rgb"] * 255).round().clamp(0, 255).to(torch.uint8).reshape(p, t, 3, size, size))
         depth.append(out["depth"].to(torch.float16).reshape(p, t, size, size))
         K.append(plan.K.to(device))
@@ -133,10 +137,45 @@ def build_clip_bank(jobs: list[tuple[str, int]], paths: int, frames: int, size: 
     return ClipBank(torch.cat(rgb), torch.cat(depth), torch.cat(K), torch.cat(w2c), worlds)
 
 
+def cached_clip_bank(cache_dir: str | Path, jobs: list[tuple[str, int]], device: torch.device, **kwargs) -> ClipBank:
+    """:func:`build_clip_bank` through a file cache: processes asking for the same bank at once (stages
+    trained side by side, DDP ranks of one host) wait for the first to render it, then load it."""
+    import fcntl
+
+    from safetensors.torch import load_file, save_file
+
+    from genscene.io.atomic import atomic_path
+
+    spec = json.dumps({"jobs": jobs, **{k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()
+                                        if k != "workers"}}, sort_keys=True)
+    key = hashlib.sha256(spec.encode()).hexdigest()[:16]
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = cache_dir / f"bank-{key}.safetensors"
+    with open(cache_dir / f"bank-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.is_file():
+            tensors = load_file(path, device=str(device))
+            worlds = [tuple(w) for w in json.loads(_metadata(path)["worlds"])]
+            return ClipBank(tensors["rgb"], tensors["depth"], tensors["K"], tensors["w2c"], worlds)
+        bank = build_clip_bank(jobs, device=device, **kwargs)
+        with atomic_path(path) as tmp:
+            save_file({"rgb": bank.rgb, "depth": bank.depth, "K": bank.K, "w2c": bank.w2c}, str(tmp),
+                      metadata={"worlds": json.dumps(bank.worlds)})
+        return bank
+
+
+def _metadata(path: Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        return f.metadata()
+
+
 def _default_workers() -> int:
     """Cores per local rank (ranks on one host split the machine)."""
     local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     return max(1, min(32, (os.cpu_count() or 1) // local))
 
 
-__all__ = ["ClipBank", "WorldPlan", "build_clip_bank", "plan_world"]
+__all__ = ["ClipBank", "WorldPlan", "build_clip_bank", "cached_clip_bank", "plan_world"]

@@ -34,7 +34,10 @@ def lr_lambda(cfg: TrainConfig):
 
 
 BUDGET_PROBE_STEPS = 20
-"""Steps timed before a time-budgeted run fixes its length."""
+"""Steps timed before a time-budgeted run first fixes its length."""
+BUDGET_REFIT_AT = (100, 400, 1000)
+"""Steps (after the start) at which the length is fitted again from the settled speed (the first
+steps include CUDA warm-up and overestimate the per-step time)."""
 
 
 def _step_seed(seed: int, step: int, rank: int) -> int:
@@ -62,6 +65,7 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg))
         self.ema = EMA(model, cfg.loop.ema_decay) if cfg.loop.ema_decay > 0 else None
         self.step = 0
+        self.skipped_steps = 0
         self.history: list[dict[str, Any]] = []
         self.eval_curve: list[dict[str, Any]] = []
         if resume is not None:
@@ -124,24 +128,32 @@ class Trainer:
                 logs[k] = logs.get(k, 0.0) + v / cfg.loop.grad_accum
         if cfg.optim.grad_clip > 0:
             logs["grad_norm"] = float(acc.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip))
-        self.optimizer.step()
+        finite = math.isfinite(logs.get("grad_norm", 0.0)) and all(math.isfinite(v) for v in logs.values())
+        if finite:
+            self.optimizer.step()
+            if self.ema is not None:
+                self.ema.update(self.acc.unwrap_model(self.model))
+        else:  # one bad batch must not poison the weights; counted so a diverging run is visible
+            self.skipped_steps += 1
+        logs["skipped_steps"] = float(self.skipped_steps)
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
-        if self.ema is not None:
-            self.ema.update(self.acc.unwrap_model(self.model))
         self.step += 1
         logs["lr"] = self.scheduler.get_last_lr()[0]
         logs["step_s"] = time.perf_counter() - t_step  # wall time; GPU work still queued shows up in later steps
         return logs
 
-    def _fit_steps_to_budget(self, budget_s: float, t0: float, start_step: int) -> int:
-        """Set ``loop.steps`` from the measured speed so the run ends inside ``budget_s``; returns it."""
+    def _fit_steps_to_budget(self, budget_s: float, t0: float, start_step: int, speed_since: tuple[float, int],
+                             limit: int) -> int:
+        """Set ``loop.steps`` (at most ``limit``) from the speed measured since ``speed_since`` =
+        (time, step) so the run ends inside ``budget_s``; returns it."""
         cfg = self.cfg.loop
-        per_step = (time.perf_counter() - t0) / (self.step - start_step)
+        now = time.perf_counter()
+        per_step = (now - speed_since[0]) / max(1, self.step - speed_since[1])
         # evaluations and the final export take time too: plan on 85% of what is left
-        fit = self.step + int(0.85 * (budget_s - (time.perf_counter() - t0)) / per_step)
+        fit = self.step + int(0.85 * (budget_s - (now - t0)) / per_step)
         agreed = self.acc.gather(torch.tensor([fit], device=self.acc.device)).min().item()  # all ranks agree
-        cfg.steps = max(self.step + 1, min(cfg.steps, int(agreed)))
+        cfg.steps = max(self.step + 1, min(limit, int(agreed)))
         cfg.eval_every = max(1, (cfg.steps - start_step) // 4)
         self.acc.print(f"{self.stage.name}: {per_step:.3f} s/step, schedule fitted to {cfg.steps} steps")
         return cfg.steps
@@ -170,6 +182,7 @@ class Trainer:
             self.stage.prepare(self.cfg, self.acc.device)
             self.acc.print(f"{self.stage.name}: prepared in {time.perf_counter() - t_prep:.1f} s")
         start_step, t0 = self.step, time.perf_counter()
+        preset_steps, speed_since = cfg.steps, (t0, self.step)
         columns = (TextColumn(f"[bold]{self.stage.name}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TextColumn("{task.fields[loss]}"), TimeRemainingColumn())
         with Progress(*columns, disable=not self.acc.is_main_process, transient=False) as bar:
@@ -180,9 +193,14 @@ class Trainer:
                 if probing and time.perf_counter() - t0 > time_budget_s:
                     break  # too slow even to measure; after the probe the fitted schedule is the limit
                 logs = self._train_step()
-                if time_budget_s is not None and self.step - start_step == BUDGET_PROBE_STEPS:
-                    stop = min(stop, self._fit_steps_to_budget(time_budget_s, t0, start_step))
-                    bar.update(task, total=cfg.steps)
+                done = self.step - start_step
+                if time_budget_s is not None and (done == BUDGET_PROBE_STEPS or done in BUDGET_REFIT_AT):
+                    if done > BUDGET_PROBE_STEPS and speed_since[1] == start_step:
+                        speed_since = (time.perf_counter(), self.step)  # time from here on, warm-up excluded
+                    else:
+                        fitted = self._fit_steps_to_budget(time_budget_s, t0, start_step, speed_since, preset_steps)
+                        stop = fitted if until_step is None else min(until_step, fitted)
+                        bar.update(task, total=cfg.steps)
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                     self.history.append({"step": self.step, **logs})
                 bar.update(task, completed=self.step, loss=f"loss {logs.get('loss', float('nan')):.4g}")

@@ -9,6 +9,7 @@ explicitly and always renders on the fly.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -16,7 +17,10 @@ import torch
 from torch import Tensor
 
 from genscene.cameras.cameras import Cameras
-from genscene.train.clip_bank import ClipBank, build_clip_bank
+from genscene.train.clip_bank import ClipBank, build_clip_bank, cached_clip_bank
+
+BANK_CACHE_ENV = "GENSCENE_BANK_CACHE"
+"""A folder where rendered clip banks are shared between processes (unset: no cache)."""
 
 
 @dataclass
@@ -39,6 +43,8 @@ class WorldDataConfig:
     """Compiled worlds kept in memory (on-the-fly rendering)."""
     bank_paths: int = 0
     """Clips per training world rendered into a bank before training (0: render every clip on the fly)."""
+    supersample: int = 1
+    """Anti-aliasing: ``rgb`` averages ``s x s`` samples per pixel (training and evaluation alike)."""
 
 
 @dataclass
@@ -74,7 +80,7 @@ class WorldClips:
         frames = frames or self.cfg.frames
         path = self._path(world, compiled, path_seed, frames)
         cams = path.cameras.to(self.device)
-        out = render(compiled, cams, path.times.to(self.device), edges=False)
+        out = render(compiled, cams, path.times.to(self.device), edges=False, supersample=self.cfg.supersample)
         return {"rgb": out["rgb"], "depth": out["depth"], "mask": out["mask"], "cameras": cams}
 
     def _path(self, world, compiled, path_seed: int, frames: int, attempts: int = 4):
@@ -101,7 +107,13 @@ class WorldClips:
         """The training clip bank (rendered on first use)."""
         if self._bank is None:
             c = self.cfg
-            self._bank = build_clip_bank(self._train_worlds(), c.bank_paths, c.frames, c.size, c.trajectories, self.device)
+            args = dict(paths=c.bank_paths, frames=c.frames, size=c.size, kinds=tuple(c.trajectories),
+                        supersample=c.supersample)
+            cache = os.environ.get(BANK_CACHE_ENV)
+            if cache:
+                self._bank = cached_clip_bank(cache, self._train_worlds(), self.device, **args)
+            else:
+                self._bank = build_clip_bank(self._train_worlds(), device=self.device, **args)
         return self._bank
 
     def warm_up(self) -> int:

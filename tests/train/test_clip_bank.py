@@ -49,3 +49,16 @@ def test_compiled_world_moves_every_tensor():
 def test_held_out_worlds_are_refused():
     with pytest.raises(HeldOutSeedError):
         plan_world("room", seed_range("test", 1, purpose="evaluation")[0], 1, 2, 16, ("orbit",))
+
+
+def test_cached_bank_is_rendered_once_and_loaded_identically(tmp_path):
+    from genscene.train.clip_bank import cached_clip_bank
+
+    args = dict(paths=1, frames=2, size=16, kinds=("orbit",), supersample=2, workers=0)
+    first = cached_clip_bank(tmp_path, [("tabletop", SEEDS[0])], torch.device("cpu"), **args)
+    assert len(list(tmp_path.glob("bank-*.safetensors"))) == 1
+    again = cached_clip_bank(tmp_path, [("tabletop", SEEDS[0])], torch.device("cpu"), **args)
+    assert torch.equal(first.rgb, again.rgb) and torch.equal(first.depth, again.depth)
+    assert again.worlds == [("tabletop", SEEDS[0])]
+    other = cached_clip_bank(tmp_path, [("tabletop", SEEDS[0])], torch.device("cpu"), **{**args, "supersample": 1})
+    assert len(list(tmp_path.glob("bank-*.safetensors"))) == 2 and not torch.equal(other.rgb, first.rgb)

@@ -23,7 +23,7 @@ from genscene.train.world_data import WorldClips, WorldDataConfig
 PRESETS = {
     "tiny": dict(
         model=GeometryNetConfig(),
-        data=WorldDataConfig(size=128, frames=17, train_pool=64, bank_paths=6, eval_worlds=16),
+        data=WorldDataConfig(size=128, frames=17, train_pool=64, bank_paths=6, eval_worlds=16, supersample=2),
         views=(2, 8), eval_views=8,
         loop=LoopConfig(steps=20000, batch_size=8, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
         optim=OptimConfig(lr=3e-4, warmup_steps=300, weight_decay=0.05),
@@ -38,6 +38,10 @@ PRESETS = {
 }
 
 
+FAR_DEPTH_RATIO = 8.0
+"""Pixels deeper than this many times the clip's median depth are left unsupervised (and unscored)."""
+
+
 def normalized_targets(rgb: Tensor, depth: Tensor, mask: Tensor, cameras: Cameras) -> dict[str, Tensor]:
     """GT of one sample of S views, in the frame-0 camera, scaled to unit mean point distance.
 
@@ -46,6 +50,8 @@ def normalized_targets(rgb: Tensor, depth: Tensor, mask: Tensor, cameras: Camera
     """
     rel = cameras.relative_to_first()
     valid = mask & (depth > 0)
+    if valid.any():  # far background (ground planes to the horizon) is not supervised, as VGGT drops far depth
+        valid &= depth <= FAR_DEPTH_RATIO * depth[valid].median()
     points = unproject_depth(depth, rel.to(dtype=depth.dtype))  # [S, H, W, 3]
     dist = points.norm(dim=-1)[valid]
     scale = dist.mean() if dist.numel() else depth.new_tensor(1.0)

@@ -17,7 +17,7 @@ from genscene.train.world_data import WorldClips, WorldDataConfig
 PRESETS = {
     "tiny": dict(
         model=VideoVAEConfig(base_dim=16),
-        data=WorldDataConfig(size=128, frames=17, train_pool=64, bank_paths=6, eval_worlds=16),
+        data=WorldDataConfig(size=128, frames=17, train_pool=64, bank_paths=6, eval_worlds=16, supersample=2),
         train_frames=5,
         loop=LoopConfig(steps=20000, batch_size=16, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
         optim=OptimConfig(lr=8e-4, warmup_steps=200),
