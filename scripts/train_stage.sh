@@ -26,7 +26,8 @@ if [ "$preset" = tiny ] && [ -f "weights/$stage/config.json" ]; then init=(--ini
 export PYTHONUNBUFFERED=1
 export GENSCENE_BANK_CACHE=${GENSCENE_BANK_CACHE:-/tmp/genscene-bank}  # stages side by side share one rendered bank
 if [ "$gpus" -gt 1 ]; then
-  python3 -m accelerate.commands.launch --num_processes "$gpus" --multi_gpu -m genscene.cli \
+  port=$((29500 + $(printf %s "$stage" | cksum | cut -d' ' -f1) % 1000))  # stages side by side need their own
+  python3 -m accelerate.commands.launch --num_processes "$gpus" --multi_gpu --main_process_port "$port" -m genscene.cli \
     train "$stage" --preset "$preset" --out "$run" --minutes "$minutes" "${init[@]}" "$@"
 else
   python3 -m genscene.cli train "$stage" --preset "$preset" --out "$run" --minutes "$minutes" "${init[@]}" "$@"

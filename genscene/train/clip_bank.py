@@ -155,7 +155,7 @@ def cached_clip_bank(cache_dir: str | Path, jobs: list[tuple[str, int]], device:
     with open(cache_dir / f"bank-{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.is_file():
-            tensors = load_file(path, device=str(device))
+            tensors = {k: v.to(device) for k, v in load_file(path).items()}
             worlds = [tuple(w) for w in json.loads(_metadata(path)["worlds"])]
             return ClipBank(tensors["rgb"], tensors["depth"], tensors["K"], tensors["w2c"], worlds)
         bank = build_clip_bank(jobs, device=device, **kwargs)

@@ -51,11 +51,13 @@ class Trainer:
                  init_from: Path | None = None):
         """``resume``: a full training checkpoint (exact resume). ``init_from``: an exported model
         folder (e.g. the committed ``weights/``) whose weights start a new optimiser run."""
-        from accelerate import Accelerator
+        from accelerate import Accelerator, DistributedDataParallelKwargs
 
         self.stage, self.cfg, self.out = stage, cfg, Path(out)
         precision = cfg.loop.mixed_precision if torch.cuda.is_available() else "no"
-        self.acc = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
+        # a stage whose steps leave some parameters unused (the VAE's temporal layers on single frames) says so
+        ddp = DistributedDataParallelKwargs(find_unused_parameters=getattr(stage, "find_unused_parameters", False))
+        self.acc = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp])
         torch.manual_seed(cfg.loop.seed)
         model = stage.build_model(cfg)
         if init_from is not None:

@@ -38,6 +38,7 @@ STAGE_KEYS = ("train_frames",)
 
 class VAEStage:
     name = "vae"
+    find_unused_parameters = True  # single-frame steps skip the temporal down/up-sampling convolutions
 
     def __init__(self):
         self._clips: WorldClips | None = None
