@@ -40,6 +40,23 @@ BUDGET_REFIT_AT = (100, 400, 1000)
 steps include CUDA warm-up and overestimate the per-step time)."""
 
 
+def run_summary(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The part of a run's metrics that its descendants keep: steps, time, hardware, evaluations."""
+    return {"steps": metrics["steps"], "train_time_s": metrics["train_time_s_this_run"], "device": metrics["device"],
+            "num_processes": metrics["num_processes"], "final": metrics["final"],
+            "eval_curve": metrics.get("eval_curve", [])}
+
+
+def lineage_of(model_dir: Path) -> list[dict[str, Any]]:
+    """Runs that produced the exported model in ``model_dir`` (oldest first), from its ``metrics.json``;
+    a model trained by continuing it appends itself, so the metric-vs-steps curve spans all runs."""
+    path = model_dir / "metrics.json"
+    if not path.is_file():
+        return []
+    metrics = json.loads(path.read_text())
+    return [*metrics.get("lineage", []), run_summary(metrics)]
+
+
 def _step_seed(seed: int, step: int, rank: int) -> int:
     return (seed * 1_000_003 + step * 7919 + rank * 104_729) % (2**63 - 1)
 
@@ -60,8 +77,10 @@ class Trainer:
         self.acc = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp])
         torch.manual_seed(cfg.loop.seed)
         model = stage.build_model(cfg)
+        self.lineage: list[dict[str, Any]] = []
         if init_from is not None:
             model.load_state_dict(stage.load_pretrained(init_from).state_dict())
+            self.lineage = lineage_of(Path(init_from))
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas,
                                            weight_decay=cfg.optim.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg))
@@ -218,6 +237,9 @@ class Trainer:
             "steps_this_run": self.step - start_step, "train_time_s_this_run": round(train_time, 2),
             "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
             "num_processes": self.acc.num_processes, "final": final, "config": to_dict(self.cfg),
+            "lineage": self.lineage,
+            "steps_all_runs": self.step + sum(run["steps"] for run in self.lineage),
+            "train_time_s_all_runs": round(train_time + sum(run["train_time_s"] for run in self.lineage), 2),
             "eval_curve": self.eval_curve, "history": self.history,
         }
         if self.acc.is_main_process:

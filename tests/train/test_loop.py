@@ -50,6 +50,11 @@ class LinearStage:
 
         save_file(model.state_dict(), path / "model.safetensors")
 
+    def load_pretrained(self, path: Path):
+        model = self.build_model(None)
+        model.load_state_dict(load_file(path / "model.safetensors"))
+        return model
+
 
 def test_training_reduces_loss_and_writes_metrics(tmp_path):
     stage = LinearStage()
@@ -104,3 +109,18 @@ def test_time_budget_shortens_the_schedule_to_fit(tmp_path):
     assert cfg.loop.steps == metrics["steps"]  # the whole cosine schedule ran
     assert trainer.scheduler.get_last_lr()[0] == pytest.approx(cfg.optim.lr * cfg.optim.min_lr_ratio, rel=1e-6)
     assert len(metrics["eval_curve"]) >= 2
+
+
+def test_continued_run_keeps_the_lineage(tmp_path):
+    import shutil
+
+    stage = LinearStage()
+    cfg = stage.config("tiny")
+    cfg.loop.steps = 10
+    first = Trainer(stage, cfg, tmp_path / "a").fit()
+    shutil.copy(tmp_path / "a" / "metrics.json", tmp_path / "a" / "model" / "metrics.json")  # as weights/ holds it
+    cfg.loop.steps = 6
+    second = Trainer(stage, cfg, tmp_path / "b", init_from=tmp_path / "a" / "model").fit()
+    assert [run["steps"] for run in second["lineage"]] == [10]
+    assert second["lineage"][0]["final"] == first["final"]
+    assert second["steps_all_runs"] == 16
