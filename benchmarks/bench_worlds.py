@@ -26,6 +26,8 @@ from genscene.worlds.camera_paths import PathError, sample_camera_path
 from genscene.worlds.compiled import compile_world
 from genscene.worlds.render import optical_flow, render
 
+from report import emit
+
 
 def _photos_available() -> bool:
     """Photo textures need scikit-image's bundled images. Where it is missing (a bare GPU box),
@@ -149,11 +151,7 @@ def main() -> None:
         profile(device, args.profile, args.frames)
         return
     rows = bench(device, args.sizes, args.frames, args.batch, args.repeats, args.families)
-    text = table(rows, device, photos)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    emit(table(rows, device, photos), args.out)
 
 
 if __name__ == "__main__":

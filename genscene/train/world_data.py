@@ -126,9 +126,8 @@ class WorldClips:
 
     def train_item(self, seed: int, step: int, rank: int, index: int, frames: int | None = None):
         """The ``index``-th training clip of ``(step, rank)``; deterministic given the loop seed."""
-        from genscene.worlds.seeds import seed_range
-
         from genscene.worlds.camera_paths import PathError
+        from genscene.worlds.seeds import seed_range
 
         g = torch.Generator().manual_seed((seed * 1_000_003 + step * 7919 + rank * 104_729 + index * 31) % (2**63))
         if self.cfg.bank_paths > 0:

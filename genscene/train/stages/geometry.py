@@ -13,8 +13,8 @@ from torch import Tensor, nn
 
 from genscene.cameras.cameras import Cameras
 from genscene.cameras.formats.vggt import cameras_to_pose_encoding, pose_encoding_to_cameras
-from genscene.geometry.projection import unproject_depth
 from genscene.errors import InputError
+from genscene.geometry.projection import unproject_depth
 from genscene.models.geometry import GeometryNet, GeometryNetConfig
 from genscene.train.config import LoopConfig, OptimConfig, TrainConfig, from_dict, to_dict
 from genscene.train.losses import camera_loss, confidence_regression_loss

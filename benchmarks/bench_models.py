@@ -1,0 +1,116 @@
+"""The committed tiny models on held-out worlds (and real photos), beside simple baselines.
+
+    python benchmarks/bench_models.py --worlds 16 --out benchmarks/results/models.md
+
+VAE: reconstruction PSNR of 17-frame clips and of single frames (the causal first frame) at the
+training resolution, with the training run's own evaluation code, beside a "same numbers" bicubic
+baseline (each frame resized to hold as many values as its latent and back). Real photos from
+``../shared/data`` go through the first-frame path when the folder is present. Geometry: AUC@30,
+RRA@30, depth delta<1.25 and Chamfer after Umeyama with 8 views. CPU latency of one call each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from genscene.eval.image_metrics import psnr
+from genscene.eval.real_data import real_photos
+from genscene.models.geometry import GeometryNet
+from genscene.models.vae import VideoVAE
+from genscene.train.stages.geometry import GeometryStage
+from genscene.train.stages.vae import VAEStage
+from genscene.weights import found_checkpoints
+
+from report import emit
+
+
+def same_numbers_baseline(frames: Tensor, values: int) -> Tensor:
+    """Each frame ``[T, 3, H, W]`` bicubically resized to ``values`` numbers (3 channels) and back."""
+    h, w = frames.shape[-2:]
+    side = max(1, round(math.sqrt(values / 3)))
+    small = F.interpolate(frames, size=(side, side), mode="bicubic", antialias=True, align_corners=False)
+    return F.interpolate(small, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+def vae_baseline(stage: VAEStage, cfg, vae: VideoVAE, device: torch.device) -> dict[str, float]:
+    """PSNR of the bicubic baseline at the VAE's rate: a first frame gets one latent frame of numbers,
+    each later frame a quarter of one."""
+    latent_values = vae.vae.config.z_dim * (cfg.data["size"] // vae.spatial_factor) ** 2
+    video, first = [], []
+    for item in stage.clips(cfg, device).eval_items():
+        rgb = item["rgb"]  # [T, 3, H, W]
+        rest = same_numbers_baseline(rgb[1:], latent_values // vae.temporal_factor)
+        recon = torch.cat([same_numbers_baseline(rgb[:1], latent_values), rest])
+        video.append(psnr(recon, rgb).mean())
+        first.append(psnr(recon[:1], rgb[:1]).mean())
+    metrics = {"psnr_video": float(torch.stack(video).mean()), "psnr_first_frame": float(torch.stack(first).mean())}
+    photos = real_photos(cfg.data["size"])
+    if photos is not None:
+        metrics["psnr_real_photos"] = float(psnr(same_numbers_baseline(photos, latent_values), photos).mean())
+    return metrics
+
+
+def timed(fn, repeats: int = 3) -> float:
+    fn()
+    t = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - t) / repeats
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--worlds", type=int, default=16, help="held-out worlds (test split, families in turn)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--out", type=Path, default=None, help="also write the tables here (markdown)")
+    args = ap.parse_args()
+    device = torch.device(args.device)
+    found = found_checkpoints()
+    lines = [f"# Committed tiny models on {args.worlds} held-out worlds ({platform.processor() or platform.machine()}, "
+             f"{torch.get_num_threads()} threads, torch {torch.__version__})", "",
+             f"`python benchmarks/bench_models.py --worlds {args.worlds}`", ""]
+    with torch.no_grad():
+        vstage = VAEStage()
+        vcfg = vstage.config("tiny")
+        vcfg.data["eval_worlds"] = args.worlds
+        vae = VideoVAE.from_pretrained(found["vae"]).to(device).eval()
+        ours = vstage.evaluate(vae, vcfg, device)
+        base = vae_baseline(vstage, vcfg, vae, device)
+        clip = next(iter(vstage.clips(vcfg, device).eval_items()))["rgb"][None]
+        t_vae = timed(lambda: vae.decode(vae.encode(clip)))
+        real, real_base = (f"{m['psnr_real_photos']:.2f}" if "psnr_real_photos" in m else "n/a (no ../shared/data)"
+                           for m in (ours, base))
+        lines += ["## Video VAE (128 px, 17-frame clips, latents [16, 5, 16, 16])", "",
+                  "| method | PSNR video (dB) | PSNR first frame (dB) | PSNR real photos, first-frame path (dB) |",
+                  "|---|---|---|---|",
+                  f"| genscene VAE (tiny, {sum(p.numel() for p in vae.parameters()) / 1e6:.1f}M params) | "
+                  f"{ours['psnr_video']:.2f} | {ours['psnr_first_frame']:.2f} | {real} |",
+                  f"| bicubic at the same number of values | {base['psnr_video']:.2f} | {base['psnr_first_frame']:.2f} | "
+                  f"{real_base} |",
+                  "", f"CPU encode+decode of one 17x128x128 clip: {t_vae:.2f} s", ""]
+
+        gstage = GeometryStage()
+        gcfg = gstage.config("tiny")
+        gcfg.data["eval_worlds"] = args.worlds
+        net = GeometryNet.from_pretrained(found["geometry"]).to(device).eval()
+        geo = gstage.evaluate(net, gcfg, device)
+        views = torch.rand(1, gcfg.data["eval_views"], 3, 128, 128, device=device)
+        t_geo = timed(lambda: net(views))
+        lines += [f"## Geometry network ({gcfg.data['eval_views']} views, 128 px)", "",
+                  "| AUC@30 | RRA@30 | depth delta<1.25 | Chamfer (normalised scale, after Umeyama) |",
+                  "|---|---|---|---|",
+                  f"| {geo['auc@30']:.1f} | {geo['rra@30']:.1f} | {geo['depth_delta1.25']:.3f} | {geo['chamfer']:.3f} |",
+                  "", f"CPU forward for {gcfg.data['eval_views']} views: {t_geo:.2f} s", ""]
+    emit("\n".join(lines), args.out)
+
+
+if __name__ == "__main__":
+    main()

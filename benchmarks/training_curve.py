@@ -1,0 +1,60 @@
+"""Held-out metrics against training steps over every run behind a committed model.
+
+    python benchmarks/training_curve.py weights/geometry [--out benchmarks/results/curve_geometry.md]
+
+Reads the model folder's ``metrics.json`` (its ``lineage`` of earlier runs, then the last run) and
+prints one row per held-out evaluation, with steps counted across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from report import emit
+
+
+def curve_rows(metrics: dict) -> list[dict]:
+    """``[{run, step_all_runs, device, <metric>: value, ...}]`` over the lineage and the last run."""
+    runs = [*metrics.get("lineage", []), {"steps": metrics["steps"], "device": metrics["device"],
+                                          "num_processes": metrics["num_processes"],
+                                          "train_time_s": metrics["train_time_s_this_run"],
+                                          "eval_curve": metrics.get("eval_curve", [])}]
+    rows, offset = [], 0
+    for i, run in enumerate(runs):
+        seen = set()
+        for point in run["eval_curve"]:
+            if point["step"] in seen:  # the final evaluation repeats the last scheduled one
+                continue
+            seen.add(point["step"])
+            values = {k: v for k, v in point.items() if k != "step"}
+            rows.append({"run": i + 1, "step_all_runs": offset + point["step"],
+                         "device": f"{run['num_processes']}x {run['device']}", **values})
+        offset += run["steps"]
+    return rows
+
+
+def markdown(rows: list[dict], title: str) -> str:
+    keys = [k for k in rows[0] if k not in ("run", "step_all_runs", "device")]
+    lines = [f"# {title}", "", "| run | steps (all runs) | " + " | ".join(keys) + " | device |",
+             "|---:|---:|" + "---:|" * len(keys) + "---|"]
+    for r in rows:
+        vals = " | ".join(f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k]) for k in keys)
+        lines.append(f"| {r['run']} | {r['step_all_runs']} | {vals} | {r['device']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model", type=Path, help="a model folder holding metrics.json (e.g. weights/vae)")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    metrics = json.loads((args.model / "metrics.json").read_text())
+    text = markdown(curve_rows(metrics), f"{metrics['stage']}: held-out metrics against steps "
+                                         f"(`python benchmarks/training_curve.py {args.model}`)")
+    emit(text, args.out)
+
+
+if __name__ == "__main__":
+    main()
