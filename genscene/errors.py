@@ -17,3 +17,11 @@ class InputError(ValueError):
         self.problem = problem
         where = f"{self.source}: {field}" if field else self.source
         super().__init__(f"{where}: {problem}".replace("\n", " "))
+
+
+def existing_file(path: str | Path) -> Path:
+    """``path`` as a :class:`Path`; an :class:`InputError` naming it when no such file exists."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    return path

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genscene.errors import InputError
+from genscene.errors import InputError, existing_file
 from genscene.io.atomic import atomic_path
 
 PNG_MAX = 65535
@@ -73,9 +73,7 @@ def read_depth_png(path: str | Path, scale: float) -> Tensor:
     """Read a 16-bit depth PNG as float32 ``[H, W]`` = ``value * scale`` (0 = invalid)."""
     from PIL import Image
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    path = existing_file(path)
     try:
         with Image.open(path) as im:
             mode = im.mode
@@ -102,9 +100,7 @@ def write_depth_npz(path: str | Path, depth, confidence=None) -> None:
 
 def read_depth_npz(path: str | Path) -> tuple[Tensor, Tensor | None]:
     """Read ``(depth [H, W], confidence [H, W] | None)`` float32 from an npz written by :func:`write_depth_npz`."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    path = existing_file(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: np.asarray(npz[k]) for k in npz.files}
@@ -132,8 +128,7 @@ def write_depth_scale(folder: str | Path, scale: float) -> None:
 def read_depth_scale(folder: str | Path) -> float:
     """The PNG depth scale stored in ``<folder>/scale.json``."""
     path = Path(folder) / SCALE_FILE
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    existing_file(path)
     try:
         scale = json.loads(path.read_text())["scale"]
     except (json.JSONDecodeError, UnicodeDecodeError) as err:

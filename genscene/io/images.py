@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genscene.errors import InputError
+from genscene.errors import InputError, existing_file
 from genscene.io.atomic import atomic_path
 
 
@@ -47,9 +47,7 @@ def read_image(path: str | Path, background: float = 1.0) -> Tensor:
     """
     from PIL import Image, ImageOps
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    path = existing_file(path)
     try:
         with Image.open(path) as im:
             im = ImageOps.exif_transpose(im)

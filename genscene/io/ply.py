@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genscene.errors import InputError
+from genscene.errors import InputError, existing_file
 from genscene.geometry.gaussians import Gaussians
 from genscene.io.atomic import atomic_path
 
@@ -62,9 +62,7 @@ def _read_vertices(path: str | Path) -> tuple[np.ndarray, set[str]]:
     """The raw structured ``vertex`` array of a PLY file and its property names."""
     from plyfile import PlyData
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    path = existing_file(path)
     try:
         ply = PlyData.read(str(path))
     except Exception as err:  # plyfile raises several types for malformed headers and bodies

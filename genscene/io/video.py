@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genscene.errors import InputError
+from genscene.errors import InputError, existing_file
 from genscene.io.atomic import atomic_path
 
 
@@ -79,9 +79,7 @@ def write_video(path: str | Path, frames: Tensor, fps: float = 24.0, crf: int = 
 def _open(path: str | Path):
     import av
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    path = existing_file(path)
     try:
         container = av.open(str(path))
     except Exception as err:  # PyAV raises FFmpeg error types that vary by version

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from genscene.cameras.cameras import Cameras
-from genscene.errors import InputError
+from genscene.errors import InputError, existing_file
 from genscene.render.edges import structural_edges
 from genscene.render.rasterize import Fragments, interpolate, rasterize
 
@@ -52,9 +52,7 @@ def load_mesh_parts(path: str | Path) -> MeshParts:
     """Like :func:`load_mesh`, also returning a per-face instance id per geometry of the file."""
     import trimesh
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    path = existing_file(path)
     if path.suffix.lower() not in MESH_SUFFIXES:
         raise InputError(path, f"unsupported mesh format {path.suffix!r}; expected one of {MESH_SUFFIXES}")
     try:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from genscene.cameras.cameras import Cameras
-from genscene.errors import InputError
+from genscene.errors import InputError, existing_file
 from genscene.io.atomic import atomic_path
 
 # Tolerance for "this matrix is a rotation" on values read from files (often stored as float32).
@@ -42,9 +42,7 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 # -------------------------------------------------------------------- validated reading
 def read_text(path: Path) -> str:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    path = existing_file(path)
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
@@ -53,9 +51,7 @@ def read_text(path: Path) -> str:
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     """All arrays of a numeric ``.npz`` (``allow_pickle=False``: object arrays are refused)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    path = existing_file(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}

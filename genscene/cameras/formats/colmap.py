@@ -30,7 +30,7 @@ from genscene.cameras.formats._common import (
     require_representable,
     rotmat_to_quat_wxyz,
 )
-from genscene.errors import InputError
+from genscene.errors import InputError, existing_file
 
 # name -> (model id, number of parameters), from COLMAP's camera model list.
 CAMERA_MODELS: dict[str, tuple[int, int]] = {
@@ -184,8 +184,7 @@ def _write_text(cams, images, xyz, rgb) -> dict[str, bytes]:
 
 def _data_lines(path: Path) -> list[tuple[int, str]]:
     """(line number, text) of every line that is not a comment; empty lines kept (images.txt pairs)."""
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    existing_file(path)
     text = path.read_text(encoding="utf-8", errors="replace")
     return [(n + 1, line.strip()) for n, line in enumerate(text.splitlines()) if not line.startswith("#")]
 
@@ -276,8 +275,7 @@ class _Reader:
     """Sequential little-endian reader that names the file when it runs out of bytes."""
 
     def __init__(self, path: Path):
-        if not path.is_file():
-            raise InputError(path, "file not found")
+        existing_file(path)
         self.path, self.data, self.pos = path, path.read_bytes(), 0
 
     def read(self, fmt: str, field: str) -> tuple:

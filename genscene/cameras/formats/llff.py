@@ -26,7 +26,7 @@ from genscene.cameras.formats._common import (
     make_cameras,
     require_representable,
 )
-from genscene.errors import InputError
+from genscene.errors import InputError, existing_file
 
 
 def load_llff(
@@ -42,9 +42,7 @@ def load_llff(
     Returns:
         cameras ``[N]`` (float64) and bounds ``[N, 2]`` (near, far depth).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    path = existing_file(path)
     try:
         raw = np.load(path, allow_pickle=False)
     except ValueError as err:
