@@ -27,3 +27,12 @@ def test_stage_trains_two_steps_and_exports(name, tmp_path):
 def test_unknown_preset_is_an_input_error():
     with pytest.raises(InputError, match="no preset"):
         get_stage("vae").config("huge")
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_a_run_adjusting_its_config_leaves_the_preset_alone(name):
+    stage = get_stage(name)
+    first = stage.config("tiny")
+    first.loop.steps, first.optim.lr = 7, 1.0  # what a time-budgeted run does to its own config
+    again = stage.config("tiny")
+    assert again.loop.steps == 20000 and again.optim.lr != 1.0

@@ -13,12 +13,12 @@ from torch import Tensor, nn
 
 from genscene.cameras.cameras import Cameras
 from genscene.cameras.formats.vggt import cameras_to_pose_encoding, pose_encoding_to_cameras
-from genscene.errors import InputError
 from genscene.geometry.projection import unproject_depth
 from genscene.models.geometry import GeometryNet, GeometryNetConfig
-from genscene.train.config import LoopConfig, OptimConfig, TrainConfig, from_dict, to_dict
+from genscene.train.config import LoopConfig, OptimConfig, TrainConfig, from_dict
 from genscene.train.losses import camera_loss, confidence_regression_loss
-from genscene.train.world_data import WorldClips, WorldDataConfig
+from genscene.train.stages.world_stage import WorldClipStage
+from genscene.train.world_data import WorldDataConfig
 
 PRESETS = {
     "tiny": dict(
@@ -70,29 +70,10 @@ def depth_delta_accuracy(pred: Tensor, gt: Tensor, valid: Tensor, threshold: flo
     return float((ratio < threshold).double().mean())
 
 
-class GeometryStage:
+class GeometryStage(WorldClipStage):
     name = "geometry"
-
-    def __init__(self):
-        self._clips: WorldClips | None = None
-
-    def config(self, preset: str) -> TrainConfig:
-        if preset not in PRESETS:
-            raise InputError("preset", f"geometry has no preset {preset!r}; known: {sorted(PRESETS)}")
-        p = PRESETS[preset]
-        data = to_dict(p["data"])
-        return TrainConfig(stage=self.name, preset=preset, loop=p["loop"], optim=p["optim"],
-                           model=to_dict(p["model"]), data={**data, "views": list(p["views"]), "eval_views": p["eval_views"]})
-
-    def clips(self, cfg: TrainConfig, device: torch.device) -> WorldClips:
-        if self._clips is None or self._clips.device != device:
-            data = {k: v for k, v in cfg.data.items() if k not in ("views", "eval_views")}
-            self._clips = WorldClips(from_dict(WorldDataConfig, data), device)
-        return self._clips
-
-    def prepare(self, cfg: TrainConfig, device: torch.device) -> None:
-        """Compile the training worlds before the clock starts."""
-        self.clips(cfg, device).warm_up()
+    presets = PRESETS
+    stage_data_keys = ("views", "eval_views")
 
     def build_model(self, cfg: TrainConfig) -> nn.Module:
         return GeometryNet(from_dict(GeometryNetConfig, cfg.model))

@@ -7,12 +7,12 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from genscene.errors import InputError
 from genscene.eval.real_data import real_photos
 from genscene.models.vae import VideoVAE, VideoVAEConfig
-from genscene.train.config import LoopConfig, OptimConfig, TrainConfig, from_dict, to_dict
+from genscene.train.config import LoopConfig, OptimConfig, TrainConfig, from_dict
 from genscene.train.losses import vae_loss
-from genscene.train.world_data import WorldClips, WorldDataConfig
+from genscene.train.stages.world_stage import WorldClipStage
+from genscene.train.world_data import WorldDataConfig
 
 PRESETS = {
     "tiny": dict(
@@ -32,33 +32,13 @@ PRESETS = {
 }
 SINGLE_FRAME_EVERY = 4
 """Every 4th step trains on single frames (T = 1), so the causal first frame also serves images."""
-STAGE_KEYS = ("train_frames",)
-"""Keys of ``TrainConfig.data`` that belong to the stage, not to :class:`WorldDataConfig`."""
 
 
-class VAEStage:
+class VAEStage(WorldClipStage):
     name = "vae"
+    presets = PRESETS
+    stage_data_keys = ("train_frames",)
     find_unused_parameters = True  # single-frame steps skip the temporal down/up-sampling convolutions
-
-    def __init__(self):
-        self._clips: WorldClips | None = None
-
-    def config(self, preset: str) -> TrainConfig:
-        if preset not in PRESETS:
-            raise InputError("preset", f"vae has no preset {preset!r}; known: {sorted(PRESETS)}")
-        p = PRESETS[preset]
-        return TrainConfig(stage=self.name, preset=preset, loop=p["loop"], optim=p["optim"],
-                           model=to_dict(p["model"]), data={**to_dict(p["data"]), "train_frames": p["train_frames"]})
-
-    def clips(self, cfg: TrainConfig, device: torch.device) -> WorldClips:
-        if self._clips is None or self._clips.device != device:
-            data = {k: v for k, v in cfg.data.items() if k not in STAGE_KEYS}
-            self._clips = WorldClips(from_dict(WorldDataConfig, data), device)
-        return self._clips
-
-    def prepare(self, cfg: TrainConfig, device: torch.device) -> None:
-        """Compile the training worlds before the clock starts."""
-        self.clips(cfg, device).warm_up()
 
     def build_model(self, cfg: TrainConfig) -> nn.Module:
         return VideoVAE.from_config(from_dict(VideoVAEConfig, cfg.model))
