@@ -16,13 +16,7 @@ from genscene.io.video import read_video
 from genscene.render.gaussians import render_gaussians
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny renders: thread hand-offs would cost more than the work on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _blobs() -> Gaussians:

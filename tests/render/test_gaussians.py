@@ -18,13 +18,7 @@ from genscene.render.gaussians_torch import rasterize_torch
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These images are tiny: thread hand-offs would cost more than the work on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _camera(f=60.0, w=64, h=64, w2c=None) -> Cameras:
