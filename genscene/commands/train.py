@@ -35,4 +35,5 @@ def train(
             raise InputError(resume_from, "--resume given but there is no checkpoint here")
     trainer = Trainer(st, cfg, out, resume=resume_from, init_from=init_from)
     metrics = trainer.fit(time_budget_s=minutes * 60 if minutes else None)
-    typer.echo(f"{stage}: step {metrics['steps']}, final {metrics['final']}")
+    if metrics["final"]:  # empty on the ranks of a multi-GPU run that do not evaluate
+        typer.echo(f"{stage}: step {metrics['steps']}, final {metrics['final']}")

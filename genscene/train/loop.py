@@ -180,11 +180,16 @@ class Trainer:
         return cfg.steps
 
     def evaluate(self) -> dict[str, float]:
-        model = self._eval_model()
-        model.eval()
-        with torch.no_grad():
-            metrics = self.stage.evaluate(model, self.cfg, self.acc.device)
-        self.eval_curve.append({"step": self.step, **metrics})
+        """Held-out metrics, computed on the main process only (every rank holds the same weights);
+        other ranks get ``{}`` and wait for it."""
+        metrics: dict[str, float] = {}
+        if self.acc.is_main_process:
+            model = self._eval_model()
+            model.eval()
+            with torch.no_grad():
+                metrics = self.stage.evaluate(model, self.cfg, self.acc.device)
+            self.eval_curve.append({"step": self.step, **metrics})
+        self.acc.wait_for_everyone()
         return metrics
 
     def fit(self, until_step: int | None = None, time_budget_s: float | None = None) -> dict[str, Any]:

@@ -18,4 +18,5 @@ def test_vae_trains_on_two_processes(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["num_processes"] == 2 and metrics["steps"] == 4
+    assert done.stdout.count("final {") == 1 and "psnr_video" in metrics["final"]  # evaluated once, by rank 0
     assert len(list((tmp_path / "bank").glob("bank-*.safetensors"))) == 1  # rendered once, shared by both ranks
