@@ -40,6 +40,10 @@ class GeometryNetConfig:
     """Block-pair indices whose outputs feed the dense head (and are exposed as tokens)."""
     head_dim: int = 64
     """Channels of the dense head's feature maps."""
+    camera_blocks: int = 2
+    """Transformer blocks (attention across the frames of a sample) in the camera head's trunk."""
+    camera_iterations: int = 4
+    """Refinement passes of the camera head; each predicts a correction to the current pose."""
 
 
 LOG_LIMIT = 15.0
@@ -116,6 +120,40 @@ class DenseHead(nn.Module):
         return self.refine(x)
 
 
+class CameraHead(nn.Module):
+    """VGGT's iterative camera head, small: a trunk attends across the S camera tokens of a sample,
+    modulated (adaLN) by an embedding of the current pose estimate, and adds a pose correction.
+
+    The estimate fed back is detached, as in VGGT: each pass learns a correction, not a path through
+    the previous passes.
+    """
+
+    def __init__(self, token_dim: int, dim: int, heads: int, blocks: int, iterations: int):
+        super().__init__()
+        self.iterations = iterations
+        self.inp = nn.Linear(token_dim, dim)  # the tokens arrive layer-normed
+        self.start = nn.Parameter(torch.zeros(1, 1, 9))  # the "no estimate yet" pose fed to pass one
+        self.embed_pose = nn.Linear(9, dim)
+        self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, 3 * dim))
+        self.adaln_norm = nn.LayerNorm(dim, elementwise_affine=False)
+        self.trunk = nn.Sequential(*[Block(dim, heads, 4.0) for _ in range(blocks)])
+        self.out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim // 2), nn.GELU(), nn.Linear(dim // 2, 9))
+
+    def forward(self, camera_tokens: Tensor) -> list[Tensor]:
+        """``camera_tokens [B, S, token_dim]`` -> the estimate after each pass, ``[B, S, 9]`` each."""
+        tokens = self.inp(camera_tokens)
+        b, s, _ = tokens.shape
+        pose = self.start.expand(b, s, 9).to(tokens.dtype)
+        estimates = []
+        for i in range(self.iterations):
+            shift, scale, gate = self.modulation(self.embed_pose(pose.detach() if i else pose)).chunk(3, dim=-1)
+            x = tokens + gate * (self.adaln_norm(tokens) * (1 + scale) + shift)
+            delta = self.out(self.trunk(x))
+            pose = delta if i == 0 else pose.detach() + delta
+            estimates.append(pose)
+        return estimates
+
+
 class GeometryNet(PretrainedModel):
     """Images ``[B, S, 3, H, W]`` in [0, 1] -> cameras, depth and point maps for all S views."""
 
@@ -131,7 +169,7 @@ class GeometryNet(PretrainedModel):
         self.frame_blocks = nn.ModuleList([Block(c.dim, c.heads, c.mlp_ratio) for _ in range(c.depth)])
         self.global_blocks = nn.ModuleList([Block(c.dim, c.heads, c.mlp_ratio) for _ in range(c.depth)])
         self.norm = nn.LayerNorm(2 * c.dim)
-        self.camera_head = nn.Sequential(nn.Linear(2 * c.dim, c.dim), nn.GELU(), nn.Linear(c.dim, 9))
+        self.camera_head = CameraHead(2 * c.dim, c.dim, c.heads, c.camera_blocks, c.camera_iterations)
         n_layers = len(c.head_layers)
         self.depth_head = DenseHead(c.dim, n_layers, c.patch_size, c.head_dim, 2)
         self.point_head = DenseHead(c.dim, n_layers, c.patch_size, c.head_dim, 4)
@@ -153,7 +191,8 @@ class GeometryNet(PretrainedModel):
 
         Returns:
             ``pose_enc`` [B, S, 9] (translation, quaternion xyzw, fov_h, fov_w of world-to-camera,
-            world = frame-0 camera, scale normalised), ``depth`` [B, S, H, W] (z-depth),
+            world = frame-0 camera, scale normalised), ``pose_enc_list`` (the camera head's estimate
+            after each refinement pass, the last being ``pose_enc``), ``depth`` [B, S, H, W] (z-depth),
             ``depth_conf`` [B, S, H, W] (> 1), ``points`` [B, S, H, W, 3] (frame-0 camera frame),
             ``points_conf`` [B, S, H, W], ``tokens``: list of [B, S, 1+R+N, 2C] per head layer.
         """
@@ -176,14 +215,15 @@ class GeometryNet(PretrainedModel):
             if i in self.config.head_layers:
                 kept.append(torch.cat([frame_out, global_out], dim=-1))  # [BS, P, 2C]
         final = self.norm(kept[-1])
-        pose_enc = self.camera_head(final[:, 0]).reshape(b, s, 9)
+        pose_list = self.camera_head(final[:, 0].reshape(b, s, -1))
         n_special = 1 + self.config.num_registers
         patch_layers = [t[:, n_special:] for t in kept]
         d = self.depth_head(patch_layers, gh, gw)  # [BS, 2, H, W]
         pts = self.point_head(patch_layers, gh, gw)  # [BS, 4, H, W]
         d, pts = d.float(), pts.float()
         return {
-            "pose_enc": pose_enc,
+            "pose_enc": pose_list[-1],
+            "pose_enc_list": pose_list,
             "depth": d[:, 0].clamp(-LOG_LIMIT, LOG_LIMIT).exp().reshape(b, s, h, w),
             "depth_conf": (1 + d[:, 1].clamp(max=LOG_LIMIT).exp()).reshape(b, s, h, w),
             "points": pts[:, :3].permute(0, 2, 3, 1).reshape(b, s, h, w, 3),

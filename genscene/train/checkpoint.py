@@ -92,3 +92,36 @@ def load_training_state(path: Path) -> dict[str, Any]:
         if (path / "rng.safetensors").is_file() else {},
     }
     return out
+
+
+def warm_start(model: torch.nn.Module, folder: Path) -> dict[str, Any]:
+    """Copy into ``model`` every tensor of the exported model in ``folder`` whose name and shape match.
+
+    An architecture change (e.g. a new head) keeps the rest of a trained network: the report lists
+    the parameters that start fresh (``new``) and the saved ones that no longer fit (``dropped``).
+    A saved name also fits the one model name that ends in ``.<name>`` (a wrapper such as
+    ``VideoVAE`` prefixes the wrapped diffusers model's names with ``vae.``).
+    Raises :class:`InputError` when ``folder`` holds no single safetensors file or nothing fits.
+    """
+    folder = Path(folder)
+    files = sorted(folder.glob("*.safetensors"))
+    if len(files) != 1:
+        raise InputError(folder, f"init-from needs one exported model (*.safetensors), found {len(files)}")
+    saved = load_file(files[0])
+    own = model.state_dict()
+    fits: dict[str, torch.Tensor] = {}
+    used: set[str] = set()
+    for name, value in saved.items():
+        target = name if name in own else _unique_suffix_match(own, name)
+        if target is not None and own[target].shape == value.shape:
+            fits[target] = value.to(own[target].dtype)
+            used.add(name)
+    if not fits:
+        raise InputError(files[0], "no tensor fits this model (names or shapes all differ)")
+    model.load_state_dict(fits, strict=False)
+    return {"loaded": len(fits), "new": sorted(set(own) - set(fits)), "dropped": sorted(set(saved) - used)}
+
+
+def _unique_suffix_match(own: dict[str, torch.Tensor], name: str) -> str | None:
+    matches = [k for k in own if k.endswith("." + name)]
+    return matches[0] if len(matches) == 1 else None

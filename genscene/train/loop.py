@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from genscene.train.checkpoint import load_training_state, save_training_state
+from genscene.train.checkpoint import load_training_state, save_training_state, warm_start
 from genscene.train.config import TrainConfig, to_dict
 from genscene.train.ema import EMA
 from genscene.train.stage import Stage
@@ -78,8 +78,12 @@ class Trainer:
         torch.manual_seed(cfg.loop.seed)
         model = stage.build_model(cfg)
         self.lineage: list[dict[str, Any]] = []
+        self.warm_start: dict[str, Any] | None = None
         if init_from is not None:
-            model.load_state_dict(stage.load_pretrained(init_from).state_dict())
+            self.warm_start = warm_start(model, Path(init_from))
+            if self.warm_start["new"] or self.warm_start["dropped"]:
+                self.acc.print(f"init-from {init_from}: {self.warm_start['loaded']} tensors kept, "
+                               f"{len(self.warm_start['new'])} start fresh, {len(self.warm_start['dropped'])} dropped")
             self.lineage = lineage_of(Path(init_from))
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas,
                                            weight_decay=cfg.optim.weight_decay)
@@ -242,7 +246,7 @@ class Trainer:
             "steps_this_run": self.step - start_step, "train_time_s_this_run": round(train_time, 2),
             "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
             "num_processes": self.acc.num_processes, "final": final, "config": to_dict(self.cfg),
-            "lineage": self.lineage,
+            "lineage": self.lineage, "warm_start": self.warm_start,
             "steps_all_runs": self.step + sum(run["steps"] for run in self.lineage),
             "train_time_s_all_runs": round(train_time + sum(run["train_time_s"] for run in self.lineage), 2),
             "eval_curve": self.eval_curve, "history": self.history,

@@ -16,7 +16,7 @@ from genscene.cameras.formats.vggt import cameras_to_pose_encoding, pose_encodin
 from genscene.geometry.projection import unproject_depth
 from genscene.models.geometry import GeometryNet, GeometryNetConfig
 from genscene.train.config import LoopConfig, OptimConfig, TrainConfig, from_dict
-from genscene.train.losses import camera_loss, confidence_regression_loss
+from genscene.train.losses import confidence_regression_loss, iterative_camera_loss
 from genscene.train.stages.world_stage import WorldClipStage
 from genscene.train.world_data import WorldDataConfig
 
@@ -25,7 +25,7 @@ PRESETS = {
         model=GeometryNetConfig(),
         data=WorldDataConfig(size=128, frames=17, train_pool=64, bank_paths=6, eval_worlds=16, supersample=2),
         views=(2, 8), eval_views=8,
-        loop=LoopConfig(steps=20000, batch_size=8, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
+        loop=LoopConfig(steps=20000, batch_size=16, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
         optim=OptimConfig(lr=3e-4, warmup_steps=300, weight_decay=0.05),
     ),
     "smoke": dict(
@@ -38,6 +38,8 @@ PRESETS = {
 }
 
 
+CAMERA_LOSS_WEIGHT = 5.0
+"""VGGT's weight of the camera loss against the depth and point losses (each weighted 1)."""
 FAR_DEPTH_RATIO = 8.0
 """Pixels deeper than this many times the clip's median depth are left unsupervised (and unscored)."""
 
@@ -101,12 +103,12 @@ class GeometryStage(WorldClipStage):
 
     def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
         out = model(batch["images"])
-        l_cam = camera_loss(out["pose_enc"].float(), batch["pose_enc"].float())
+        l_cam = iterative_camera_loss([e.float() for e in out["pose_enc_list"]], batch["pose_enc"].float())
         l_depth = confidence_regression_loss(out["depth"].float()[..., None], batch["depth"][..., None],
                                              out["depth_conf"].float(), batch["valid"])
         l_pts = confidence_regression_loss(out["points"].float(), batch["points"], out["points_conf"].float(),
                                            batch["valid"])
-        loss = l_cam + l_depth + l_pts
+        loss = CAMERA_LOSS_WEIGHT * l_cam + l_depth + l_pts
         return loss, {"loss": loss.item(), "camera": l_cam.item(), "depth": l_depth.item(), "points": l_pts.item()}
 
     def evaluate(self, model: nn.Module, cfg: TrainConfig, device: torch.device) -> dict[str, float]:
