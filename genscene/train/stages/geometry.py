@@ -112,31 +112,43 @@ class GeometryStage(WorldClipStage):
         return loss, {"loss": loss.item(), "camera": l_cam.item(), "depth": l_depth.item(), "points": l_pts.item()}
 
     def evaluate(self, model: nn.Module, cfg: TrainConfig, device: torch.device) -> dict[str, float]:
+        return self.evaluate_clips(model, self.clips(cfg, device).eval_items(), cfg.data["eval_views"])
+
+    def evaluate_clips(self, model: nn.Module, items, views: int) -> dict[str, float]:
+        """Mean held-out metrics over world clips, ``views`` evenly spaced frames of each.
+
+        ``depth_delta1.25_conf50`` scores only the more confident half of each sample's valid pixels
+        (by ``depth_conf``): above ``depth_delta1.25`` when the confidence ranks errors usefully.
+        """
         from genscene.eval.geometry_metrics import GeometryMetricsConfig, geometry_metrics
         from genscene.eval.pose_metrics import relative_pose_metrics
 
-        views = cfg.data["eval_views"]
-        results: dict[str, list[float]] = {"auc@30": [], "rra@30": [], "depth_delta1.25": [], "chamfer": []}
+        keys = ("auc@30", "rra@30", "rta@30", "depth_delta1.25", "depth_delta1.25_conf50", "chamfer")
+        results: dict[str, list[float]] = {k: [] for k in keys}
         gen = torch.Generator().manual_seed(0)
-        for item in self.clips(cfg, device).eval_items():
+        for item in items:
             s = self._sample(item, views, None)
             out = model(s["images"][None])
             h, w = s["depth"].shape[-2:]
-            pred = pose_encoding_to_cameras(out["pose_enc"][0].double().cpu(), w, h)
-            gt = pose_encoding_to_cameras(s["pose_enc"].double().cpu(), w, h)
-            pose = relative_pose_metrics(pred, gt)
-            results["auc@30"].append(pose["auc@30"])
-            results["rra@30"].append(pose["rra@30"])
-            results["depth_delta1.25"].append(depth_delta_accuracy(out["depth"][0].float(), s["depth"], s["valid"]))
-            p, g = out["points"][0][s["valid"]].double().cpu(), s["points"][s["valid"]].double().cpu()
-            finite = torch.isfinite(p).all(-1)
-            if not finite.all():  # a diverged model scores nan rather than stopping the run
+            if views > 1:
+                pred = pose_encoding_to_cameras(out["pose_enc"][0].double().cpu(), w, h)
+                gt = pose_encoding_to_cameras(s["pose_enc"].double().cpu(), w, h)
+                pose = relative_pose_metrics(pred, gt)
+                for k in ("auc@30", "rra@30", "rta@30"):
+                    results[k].append(pose[k])
+            depth, valid = out["depth"][0].float(), s["valid"]
+            results["depth_delta1.25"].append(depth_delta_accuracy(depth, s["depth"], valid))
+            conf = out["depth_conf"][0].float()
+            confident = valid & (conf >= conf[valid].median())
+            results["depth_delta1.25_conf50"].append(depth_delta_accuracy(depth, s["depth"], confident))
+            p, g = out["points"][0][valid].double().cpu(), s["points"][valid].double().cpu()
+            if not torch.isfinite(p).all():  # a diverged model scores nan rather than stopping the run
                 results["chamfer"].append(float("nan"))
                 continue
             keep = torch.randperm(len(p), generator=gen)[:5000]
             gm = geometry_metrics(p[keep], g[keep], GeometryMetricsConfig(num_samples=None))
             results["chamfer"].append(gm.chamfer)
-        return {k: float(sum(v) / len(v)) for k, v in results.items()}
+        return {k: float(sum(v) / len(v)) for k, v in results.items() if v}
 
     def export(self, model: nn.Module, path: Path) -> None:
         model.save_pretrained(path, dtype=torch.float16)
