@@ -38,6 +38,20 @@ BUDGET_PROBE_STEPS = 20
 BUDGET_REFIT_AT = (100, 400, 1000)
 """Steps (after the start) at which the length is fitted again from the settled speed (the first
 steps include CUDA warm-up and overestimate the per-step time)."""
+SKIPPED_KEPT = 64
+"""Skipped (non-finite) steps whose logs are kept in the metrics: enough to see which term failed."""
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with non-finite floats as the strings ``"nan"``, ``"inf"``, ``"-inf"``: strict JSON
+    (Python's json writes NaN / Infinity, which other readers refuse)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
 
 
 def run_summary(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +105,7 @@ class Trainer:
         self.ema = EMA(model, cfg.loop.ema_decay) if cfg.loop.ema_decay > 0 else None
         self.step = 0
         self.skipped_steps = 0
+        self.skipped: list[dict[str, Any]] = []  # the first SKIPPED_KEPT skipped steps, for diagnosis
         self.history: list[dict[str, Any]] = []
         self.eval_curve: list[dict[str, Any]] = []
         if resume is not None:
@@ -110,6 +125,8 @@ class Trainer:
         self.step = state["step"]
         self.history = state["metrics"].get("history", [])
         self.eval_curve = state["metrics"].get("eval_curve", [])
+        self.skipped = state["metrics"].get("skipped", [])
+        self.skipped_steps = int(state["metrics"].get("skipped_steps", 0))
         if "torch" in state["rng"]:
             torch.set_rng_state(state["rng"]["torch"])
 
@@ -121,7 +138,8 @@ class Trainer:
             self.out / "checkpoint", model.state_dict(), self.optimizer.state_dict(),
             self.scheduler.state_dict(), self.step, to_dict(self.cfg),
             ema_state=self.ema.state_dict() if self.ema else None,
-            metrics={"history": self.history, "eval_curve": self.eval_curve},
+            metrics={"history": self.history, "eval_curve": self.eval_curve, "skipped": self.skipped,
+                     "skipped_steps": self.skipped_steps},
         )
 
     def _eval_model(self) -> nn.Module:
@@ -160,6 +178,8 @@ class Trainer:
                 self.ema.update(self.acc.unwrap_model(self.model))
         else:  # one bad batch must not poison the weights; counted so a diverging run is visible
             self.skipped_steps += 1
+            if len(self.skipped) < SKIPPED_KEPT:  # which term went non-finite (or only the gradient)
+                self.skipped.append({"step": self.step, "rank": acc.process_index, **logs})
         logs["skipped_steps"] = float(self.skipped_steps)
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
@@ -250,11 +270,12 @@ class Trainer:
             "steps_all_runs": self.step + sum(run["steps"] for run in self.lineage),
             "train_time_s_all_runs": round(train_time + sum(run["train_time_s"] for run in self.lineage), 2),
             "eval_curve": self.eval_curve, "history": self.history,
+            "skipped_steps": self.skipped_steps, "skipped": self.skipped,
         }
         if self.acc.is_main_process:
             self.stage.export(self._eval_model(), self.out / "model")
             (self.out / "train_config.json").write_text(json.dumps(to_dict(self.cfg), indent=1))
-            (self.out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+            (self.out / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=1))
         self.acc.wait_for_everyone()
         return metrics
 

@@ -124,3 +124,35 @@ def test_continued_run_keeps_the_lineage(tmp_path):
     assert [run["steps"] for run in second["lineage"]] == [10]
     assert second["lineage"][0]["final"] == first["final"]
     assert second["steps_all_runs"] == 16
+
+
+@dataclass
+class PoisonedStage(LinearStage):
+    """The linear stage with a non-finite loss on chosen steps (as a bad bf16 batch gives)."""
+
+    poisoned: tuple[int, ...] = (1, 4)
+
+    def make_batch(self, cfg, step, rank, micro, device):
+        batch = super().make_batch(cfg, step, rank, micro, device)
+        if step in self.poisoned:
+            batch["y"][0] = float("inf")
+        return batch
+
+
+def test_non_finite_steps_are_skipped_recorded_and_survive_resume(tmp_path):
+    import json
+
+    stage = PoisonedStage()
+    trainer = Trainer(stage, stage.config("tiny"), tmp_path)
+    trainer.fit(until_step=3)
+    before = trainer.acc.unwrap_model(trainer.model)[1].weight.detach().clone()
+    resumed = Trainer(stage, stage.config("tiny"), tmp_path, resume=tmp_path / "checkpoint")
+    assert resumed.skipped_steps == 1 and [s["step"] for s in resumed.skipped] == [1]
+    assert torch.equal(resumed.acc.unwrap_model(resumed.model)[1].weight, before)
+    metrics = resumed.fit()
+    assert metrics["skipped_steps"] == 2 and [s["step"] for s in metrics["skipped"]] == [1, 4]
+    assert metrics["history"][-1]["skipped_steps"] == 2.0
+    saved = json.loads((tmp_path / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(c))
+    assert saved["skipped"][0]["loss"] == "inf"  # which term failed, written as strict JSON
+    assert [s["step"] for s in saved["skipped"]] == [1, 4]
+    assert torch.isfinite(resumed.acc.unwrap_model(resumed.model)[1].weight).all()
