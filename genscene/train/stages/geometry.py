@@ -6,6 +6,7 @@ points to the origin is 1 (VGGT's normalisation); the network predicts in that f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -114,7 +115,7 @@ class GeometryStage(WorldClipStage):
     def evaluate(self, model: nn.Module, cfg: TrainConfig, device: torch.device) -> dict[str, float]:
         return self.evaluate_clips(model, self.clips(cfg, device).eval_items(), cfg.data["eval_views"])
 
-    def evaluate_clips(self, model: nn.Module, items, views: int) -> dict[str, float]:
+    def evaluate_clips(self, model: nn.Module, items: Iterable[dict], views: int) -> dict[str, float]:
         """Mean held-out metrics over world clips, ``views`` evenly spaced frames of each.
 
         ``depth_delta1.25_conf50`` scores only the more confident half of each sample's valid pixels
@@ -137,6 +138,8 @@ class GeometryStage(WorldClipStage):
                 for k in ("auc@30", "rra@30", "rta@30"):
                     results[k].append(pose[k])
             depth, valid = out["depth"][0].float(), s["valid"]
+            if not valid.any():  # nothing but sky: no dense score
+                continue
             results["depth_delta1.25"].append(depth_delta_accuracy(depth, s["depth"], valid))
             conf = out["depth_conf"][0].float()
             confident = valid & (conf >= conf[valid].median())
