@@ -36,3 +36,12 @@ def test_a_run_adjusting_its_config_leaves_the_preset_alone(name):
     first.loop.steps, first.optim.lr = 7, 1.0  # what a time-budgeted run does to its own config
     again = stage.config("tiny")
     assert again.loop.steps == 20000 and again.optim.lr != 1.0
+
+
+def test_the_wide_vae_preset_fits_the_weight_budget_and_shares_tiny_data():
+    stage = get_stage("vae")
+    wide, tiny = stage.config("wide"), stage.config("tiny")
+    assert wide.data == tiny.data  # same clips (one shared bank), only the width differs
+    params = sum(p.numel() for p in stage.build_model(wide).parameters())
+    assert 2 * params < 16 * 2**20  # one fp16 file under the 16 MiB limit
+    assert params > 2 * sum(p.numel() for p in stage.build_model(tiny).parameters())
