@@ -44,6 +44,10 @@ class GeometryNetConfig:
     """Transformer blocks (attention across the frames of a sample) in the camera head's trunk."""
     camera_iterations: int = 4
     """Refinement passes of the camera head; each predicts a correction to the current pose."""
+    dense_head: str = "shuffle"
+    """Depth / point decoder: ``"shuffle"`` (each patch's token decoded to its pixels alone) or
+    ``"dpt"`` (DPT-style: layers fused coarse to fine by 2x steps, plus a full-resolution image
+    branch, as VGGT's DPT head; smooth across patch borders)."""
 
 
 LOG_LIMIT = 15.0
@@ -110,14 +114,54 @@ class DenseHead(nn.Module):
             nn.Conv2d(head_dim // 2, out_channels, 1),
         )
 
-    def forward(self, layers: list[Tensor], gh: int, gw: int) -> Tensor:
-        """layers: each ``[B*S, gh*gw, 2*dim]`` -> ``[B*S, out_channels, gh*p, gw*p]``."""
+    def forward(self, layers: list[Tensor], gh: int, gw: int, image: Tensor) -> Tensor:
+        """layers: each ``[B*S, gh*gw, 2*dim]`` -> ``[B*S, out_channels, gh*p, gw*p]`` (``image`` unused)."""
         x = sum(proj(t) for proj, t in zip(self.proj, layers))  # [BS, N, head_dim]
         x = self.to_pixels(F.gelu(x))  # [BS, N, head_dim*p*p/4]
         bs = x.shape[0]
         x = x.transpose(1, 2).reshape(bs, -1, gh, gw)
         x = F.pixel_shuffle(x, self.patch)  # [BS, head_dim/4, H, W]
         return self.refine(x)
+
+
+class ResidualConv(nn.Module):
+    """DPT's residual conv unit: ``x + conv(gelu(conv(gelu(x))))``."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.GELU(), nn.Conv2d(channels, channels, 3, padding=1),
+                                  nn.GELU(), nn.Conv2d(channels, channels, 3, padding=1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.body(x)
+
+
+class DPTHead(nn.Module):
+    """DPT-style decoder, small: the deepest layer's token map is refined and upsampled by 2x steps,
+    the shallower layers joining on the way (one per step), then a full-resolution image branch
+    restores edges the 1/p token grid cannot hold."""
+
+    def __init__(self, dim: int, n_layers: int, patch: int, head_dim: int, out_channels: int):
+        super().__init__()
+        self.proj = nn.ModuleList([nn.Conv2d(2 * dim, head_dim, 1) for _ in range(n_layers)])
+        self.fuse = nn.ModuleList([ResidualConv(head_dim) for _ in range(n_layers)])
+        half = head_dim // 2
+        self.image = nn.Sequential(nn.Conv2d(3, half, 3, padding=1), nn.GELU(), nn.Conv2d(half, half, 3, padding=1))
+        self.out = nn.Sequential(nn.Conv2d(head_dim + half, half, 3, padding=1), nn.GELU(),
+                                 nn.Conv2d(half, out_channels, 1))
+
+    def forward(self, layers: list[Tensor], gh: int, gw: int, image: Tensor) -> Tensor:
+        """layers: each ``[B*S, gh*gw, 2*dim]``; image ``[B*S, 3, H, W]`` -> ``[B*S, out_channels, H, W]``."""
+        maps = [proj(t.transpose(1, 2).reshape(t.shape[0], -1, gh, gw)) for proj, t in zip(self.proj, layers)]
+        x = self.fuse[-1](maps[-1])
+        for level in range(len(maps) - 2, -1, -1):  # each shallower layer joins at twice the resolution
+            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+            x = self.fuse[level](x + F.interpolate(maps[level], size=x.shape[-2:], mode="bilinear", align_corners=False))
+        x = F.interpolate(x, size=image.shape[-2:], mode="bilinear", align_corners=False)
+        return self.out(torch.cat([x, self.image(image.to(x.dtype))], dim=1))
+
+
+DENSE_HEADS = {"shuffle": DenseHead, "dpt": DPTHead}
 
 
 class CameraHead(nn.Module):
@@ -170,9 +214,11 @@ class GeometryNet(PretrainedModel):
         self.global_blocks = nn.ModuleList([Block(c.dim, c.heads, c.mlp_ratio) for _ in range(c.depth)])
         self.norm = nn.LayerNorm(2 * c.dim)
         self.camera_head = CameraHead(2 * c.dim, c.dim, c.heads, c.camera_blocks, c.camera_iterations)
-        n_layers = len(c.head_layers)
-        self.depth_head = DenseHead(c.dim, n_layers, c.patch_size, c.head_dim, 2)
-        self.point_head = DenseHead(c.dim, n_layers, c.patch_size, c.head_dim, 4)
+        if c.dense_head not in DENSE_HEADS:
+            raise ValueError(f"GeometryNetConfig.dense_head: {c.dense_head!r}, expected one of {sorted(DENSE_HEADS)}")
+        head, n_layers = DENSE_HEADS[c.dense_head], len(c.head_layers)
+        self.depth_head = head(c.dim, n_layers, c.patch_size, c.head_dim, 2)
+        self.point_head = head(c.dim, n_layers, c.patch_size, c.head_dim, 4)
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
 
@@ -218,8 +264,8 @@ class GeometryNet(PretrainedModel):
         pose_list = self.camera_head(final[:, 0].reshape(b, s, -1))
         n_special = 1 + self.config.num_registers
         patch_layers = [t[:, n_special:] for t in kept]
-        d = self.depth_head(patch_layers, gh, gw)  # [BS, 2, H, W]
-        pts = self.point_head(patch_layers, gh, gw)  # [BS, 4, H, W]
+        d = self.depth_head(patch_layers, gh, gw, x)  # [BS, 2, H, W]
+        pts = self.point_head(patch_layers, gh, gw, x)  # [BS, 4, H, W]
         d, pts = d.float(), pts.float()
         return {
             "pose_enc": pose_list[-1],

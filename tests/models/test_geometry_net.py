@@ -91,3 +91,55 @@ def test_save_and_load_reproduce_outputs_exactly(tmp_path, one_thread):
         a, b = net(images), loaded(images)
     for key in ("pose_enc", "depth", "depth_conf", "points", "points_conf"):
         assert torch.equal(a[key], b[key]), key
+
+
+def _head_inputs(net: GeometryNet, gh: int = 4, gw: int = 4):
+    g = torch.Generator().manual_seed(3)
+    layers = [torch.randn(1, gh * gw, 2 * TINY["dim"], generator=g) for _ in TINY["head_layers"]]
+    image = torch.rand(1, 3, gh * 8, gw * 8, generator=g)
+    return layers, image
+
+
+@pytest.mark.parametrize("kind", ["shuffle", "dpt"])
+def test_both_dense_heads_give_full_resolution_maps(kind, one_thread):
+    net = _net(dense_head=kind)
+    with torch.no_grad():
+        out = net(_images())
+    assert out["depth"].shape == (B, S, H, W) and out["points"].shape == (B, S, H, W, 3)
+    assert torch.isfinite(out["depth"]).all() and (out["depth_conf"] > 1).all()
+
+
+def test_a_patch_token_reaches_past_its_patch_only_through_the_dpt_head(one_thread):
+    # the shuffle head decodes each token to its own 8x8 pixels (+2 px of refining convs): blocks;
+    # the DPT head fuses tokens on coarse grids first, so one token moves pixels well beyond its patch
+    reach = {}
+    for kind in ("shuffle", "dpt"):
+        head = _net(dense_head=kind).depth_head
+        layers, image = _head_inputs(_net())
+        with torch.no_grad():
+            base = head(layers, 4, 4, image)
+            moved = [t.clone() for t in layers]
+            for t in moved:
+                t[0, 0] += 5.0  # token of the top-left patch (pixels 0..7)
+            changed = (head(moved, 4, 4, image) - base).abs().amax(dim=(0, 1)) > 1e-6  # [32, 32]
+        reach[kind] = int(changed.nonzero().max())
+    assert reach["shuffle"] <= 7 + 2
+    assert reach["dpt"] > 7 + 8
+
+
+def test_the_dpt_image_branch_is_local_at_full_resolution(one_thread):
+    head = _net(dense_head="dpt").depth_head
+    layers, image = _head_inputs(_net())
+    with torch.no_grad():
+        base = head(layers, 4, 4, image)
+        poked = image.clone()
+        poked[0, :, 16, 16] += 1.0
+        diff = (head(layers, 4, 4, poked) - base).abs().amax(dim=(0, 1))
+    assert diff[16, 16] > 0
+    ys, xs = diff.gt(0).nonzero().unbind(-1)
+    assert (ys - 16).abs().max() <= 3 and (xs - 16).abs().max() <= 3  # three 3x3 convs: radius 3
+
+
+def test_an_unknown_dense_head_is_refused():
+    with pytest.raises(ValueError, match="dense_head"):
+        _net(dense_head="upconv")

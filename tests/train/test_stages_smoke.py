@@ -45,3 +45,20 @@ def test_the_wide_vae_preset_fits_the_weight_budget_and_shares_tiny_data():
     params = sum(p.numel() for p in stage.build_model(wide).parameters())
     assert 2 * params < 16 * 2**20  # one fp16 file under the 16 MiB limit
     assert params > 2 * sum(p.numel() for p in stage.build_model(tiny).parameters())
+
+
+def test_geometry_with_the_dpt_head_trains_two_steps_and_reloads(tmp_path):
+    stage = get_stage("geometry")
+    cfg = stage.config("smoke")
+    cfg.model["dense_head"] = "dpt"
+    metrics = Trainer(stage, cfg, tmp_path).fit()
+    assert metrics["steps"] == 2 and all(math.isfinite(h["loss"]) for h in metrics["history"])
+    reloaded = stage.load_pretrained(tmp_path / "model")
+    assert reloaded.config.dense_head == "dpt"
+
+
+def test_the_dpt_geometry_preset_differs_from_tiny_only_in_its_dense_head():
+    stage = get_stage("geometry")
+    dpt, tiny = stage.config("dpt"), stage.config("tiny")
+    assert dpt.data == tiny.data and dpt.loop == tiny.loop and dpt.optim == tiny.optim
+    assert {k: v for k, v in dpt.model.items() if v != tiny.model[k]} == {"dense_head": "dpt"}

@@ -106,3 +106,19 @@ def test_nothing_fitting_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="no tensor fits"):
         warm_start(model, tmp_path / "m")
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_switching_to_the_dpt_head_keeps_the_backbone_and_camera_head(tmp_path):
+    torch.manual_seed(0)
+    shuffle = GeometryNet(GeometryNetConfig(**TINY, camera_blocks=1))
+    shuffle.save_pretrained(tmp_path / "s")
+    torch.manual_seed(1)
+    dpt = GeometryNet(GeometryNetConfig(**TINY, camera_blocks=1, dense_head="dpt"))
+    report = warm_start(dpt, tmp_path / "s")
+    heads = ("depth_head.", "point_head.")
+    assert report["new"] and all(k.startswith(heads) for k in report["new"])
+    assert report["dropped"] and all(k.startswith(heads) for k in report["dropped"])
+    saved = shuffle.state_dict()
+    for name, value in dpt.state_dict().items():
+        if not name.startswith(heads):
+            assert torch.equal(value, saved[name]), name

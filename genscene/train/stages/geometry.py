@@ -39,6 +39,9 @@ PRESETS = {
 }
 
 
+PRESETS["dpt"] = {**PRESETS["tiny"], "model": GeometryNetConfig(dense_head="dpt")}
+"""The dense-head experiment: tiny with the DPT-style decoder (warm-start the rest from tiny's weights)."""
+
 CAMERA_LOSS_WEIGHT = 5.0
 """VGGT's weight of the camera loss against the depth and point losses (each weighted 1)."""
 FAR_DEPTH_RATIO = 8.0

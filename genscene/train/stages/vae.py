@@ -22,13 +22,6 @@ PRESETS = {
         loop=LoopConfig(steps=20000, batch_size=8, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
         optim=OptimConfig(lr=8e-4, warmup_steps=200),
     ),
-    "wide": dict(  # the capacity experiment: tiny at base_dim 24 (5.7M params, 11.5 MB in fp16), from scratch
-        model=VideoVAEConfig(base_dim=24),
-        data=WorldDataConfig(size=128, frames=17, train_pool=64, bank_paths=6, eval_worlds=16, supersample=2),
-        train_frames=17,
-        loop=LoopConfig(steps=20000, batch_size=8, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
-        optim=OptimConfig(lr=8e-4, warmup_steps=200),
-    ),
     "smoke": dict(
         model=VideoVAEConfig(base_dim=8),
         data=WorldDataConfig(size=32, frames=9, train_pool=4, eval_worlds=2, bank_paths=1),
@@ -37,6 +30,8 @@ PRESETS = {
         optim=OptimConfig(lr=1e-3, warmup_steps=1),
     ),
 }
+PRESETS["wide"] = {**PRESETS["tiny"], "model": VideoVAEConfig(base_dim=24)}
+"""The capacity experiment: tiny at base_dim 24 (5.7M params, 11.5 MB in fp16), trained from scratch."""
 SINGLE_FRAME_EVERY = 4
 """Every 4th step trains on single frames (T = 1), so the causal first frame also serves images."""
 
