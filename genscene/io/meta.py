@@ -76,25 +76,31 @@ def build_meta(inputs: dict[str, Any] | None = None, seeds: dict[str, int] | Non
     return to_jsonable(meta)
 
 
-def to_jsonable(obj: Any, where: str = "meta") -> Any:
+def to_jsonable(obj: Any, where: str = "meta", nonfinite: str = "raise") -> Any:
     """``obj`` with paths, numpy and torch scalars/arrays and tuples turned into JSON types.
 
+    ``nonfinite``: what a NaN/inf float becomes: ``"raise"`` (a scene record must not hold one) or
+    ``"string"`` (``"nan"``, ``"inf"``, ``"-inf"``: training logs, where a non-finite value is the news).
+
     Raises:
-        ValueError: naming the key path of a value JSON cannot hold (NaN/inf floats, other objects).
+        ValueError: naming the key path of a value JSON cannot hold (NaN/inf floats unless
+        ``nonfinite="string"``, other objects).
     """
     if isinstance(obj, dict):
-        return {str(k): to_jsonable(v, f"{where}.{k}") for k, v in obj.items()}
+        return {str(k): to_jsonable(v, f"{where}.{k}", nonfinite) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+        return [to_jsonable(v, f"{where}[{i}]", nonfinite) for i, v in enumerate(obj)]
     if isinstance(obj, torch.Tensor):
-        return to_jsonable(obj.detach().cpu().tolist(), where)
+        return to_jsonable(obj.detach().cpu().tolist(), where, nonfinite)
     if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist(), where)
+        return to_jsonable(obj.tolist(), where, nonfinite)
     if isinstance(obj, np.generic):
-        return to_jsonable(obj.item(), where)
+        return to_jsonable(obj.item(), where, nonfinite)
     if isinstance(obj, Path):
         return str(obj)
     if isinstance(obj, float) and not math.isfinite(obj):
+        if nonfinite == "string":
+            return str(obj)
         raise ValueError(f"{where}: {obj} cannot be stored in JSON")
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from genscene.io.meta import to_jsonable
 from genscene.train.checkpoint import load_training_state, save_training_state, warm_start
 from genscene.train.config import TrainConfig, to_dict
 from genscene.train.ema import EMA
@@ -40,18 +41,6 @@ BUDGET_REFIT_AT = (100, 400, 1000)
 steps include CUDA warm-up and overestimate the per-step time)."""
 SKIPPED_KEPT = 64
 """Skipped (non-finite) steps whose logs are kept in the metrics: enough to see which term failed."""
-
-
-def json_safe(obj: Any) -> Any:
-    """``obj`` with non-finite floats as the strings ``"nan"``, ``"inf"``, ``"-inf"``: strict JSON
-    (Python's json writes NaN / Infinity, which other readers refuse)."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    return obj
 
 
 def run_summary(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -275,7 +264,7 @@ class Trainer:
         if self.acc.is_main_process:
             self.stage.export(self._eval_model(), self.out / "model")
             (self.out / "train_config.json").write_text(json.dumps(to_dict(self.cfg), indent=1))
-            (self.out / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=1))
+            (self.out / "metrics.json").write_text(json.dumps(to_jsonable(metrics, "metrics", nonfinite="string"), indent=1))
         self.acc.wait_for_everyone()
         return metrics
 

@@ -59,3 +59,8 @@ def test_meta_is_json_and_names_bad_values(tmp_path):
     assert meta["peak_memory"]["cpu_max_rss_mib"] > 0
     with pytest.raises(ValueError, match=r"meta.bad\[1\]"):
         to_jsonable({"bad": [1, float("nan")]})
+
+
+def test_non_finite_values_can_be_kept_as_strings():
+    logs = {"loss": float("inf"), "terms": (float("nan"), -float("inf"), 0.5), "step": np.int64(3)}
+    assert to_jsonable(logs, nonfinite="string") == {"loss": "inf", "terms": ["nan", "-inf", 0.5], "step": 3}

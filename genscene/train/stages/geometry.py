@@ -127,8 +127,9 @@ class GeometryStage(WorldClipStage):
         from genscene.eval.geometry_metrics import GeometryMetricsConfig, geometry_metrics
         from genscene.eval.pose_metrics import relative_pose_metrics
 
-        keys = ("auc@30", "rra@30", "rta@30", "depth_delta1.25", "depth_delta1.25_conf50", "chamfer")
-        results: dict[str, list[float]] = {k: [] for k in keys}
+        pose_keys = ("auc@30", "rra@30", "rta@30")
+        results: dict[str, list[float]] = {k: [] for k in (*pose_keys, "depth_delta1.25", "depth_delta1.25_conf50",
+                                                           "chamfer")}
         gen = torch.Generator().manual_seed(0)
         for item in items:
             s = self._sample(item, views, None)
@@ -138,7 +139,7 @@ class GeometryStage(WorldClipStage):
                 pred = pose_encoding_to_cameras(out["pose_enc"][0].double().cpu(), w, h)
                 gt = pose_encoding_to_cameras(s["pose_enc"].double().cpu(), w, h)
                 pose = relative_pose_metrics(pred, gt)
-                for k in ("auc@30", "rra@30", "rta@30"):
+                for k in pose_keys:
                     results[k].append(pose[k])
             depth, valid = out["depth"][0].float(), s["valid"]
             if not valid.any():  # nothing but sky: no dense score
