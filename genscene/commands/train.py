@@ -19,6 +19,8 @@ def train(
     init_from: Path = typer.Option(None, help="Start from an exported model folder (e.g. weights/vae)."),
     steps: int = typer.Option(0, help="Override the preset's total steps (0 keeps it)."),
     minutes: float = typer.Option(0.0, help="Stop after this many minutes and checkpoint (0: no limit)."),
+    batch_size: int = typer.Option(0, help="Override the preset's per-process batch size (0 keeps it)."),
+    lr: float = typer.Option(0.0, help="Override the preset's peak learning rate (0 keeps it)."),
 ) -> None:
     """Train one stage on procedural worlds, evaluate on held-out worlds, write checkpoint + metrics."""
     from genscene.train.loop import Trainer
@@ -28,6 +30,12 @@ def train(
     cfg = st.config(preset)
     if steps:
         cfg.loop.steps = steps
+    if batch_size < 0 or lr < 0:
+        raise InputError("--batch-size/--lr", "must be positive (0 keeps the preset's value)")
+    if batch_size:
+        cfg.loop.batch_size = batch_size
+    if lr:
+        cfg.optim.lr = lr
     resume_from = None
     if resume:
         resume_from = out / "checkpoint"

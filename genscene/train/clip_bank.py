@@ -86,15 +86,25 @@ class ClipBank:
     def __len__(self) -> int:
         return self.rgb.shape[0]
 
+    @property
+    def frames(self) -> int:
+        return self.rgb.shape[1]
+
     def clip(self, index: int, frames: Tensor | None = None) -> dict[str, Tensor | Cameras]:
         """Clip ``index`` (optionally only frame indices ``frames [F]``) in the on-the-fly clip layout:
         ``rgb [F,3,H,W]`` float in [0, 1], ``depth [F,H,W]`` float32, ``mask [F,H,W]``, ``cameras`` [F]."""
-        sel = slice(None) if frames is None else frames.to(self.rgb.device)
-        rgb = self.rgb[index][sel].float() / 255
-        depth = self.depth[index][sel].float()
+        frames = torch.arange(self.frames) if frames is None else frames
+        one = self.gather(torch.tensor([index]), frames[None])
+        return {k: v[0] for k, v in one.items()}
+
+    def gather(self, index: Tensor, frames: Tensor) -> dict[str, Tensor | Cameras]:
+        """Clips ``index [B]`` at frame indices ``frames [B, F]``, in one indexing call per buffer:
+        ``rgb [B,F,3,H,W]`` float in [0, 1], ``depth [B,F,H,W]`` float32, ``mask``, ``cameras`` [B, F]."""
+        i, f = index.to(self.rgb.device)[:, None], frames.to(self.rgb.device)
+        depth = self.depth[i, f].float()
         h, w = depth.shape[-2:]
-        cams = Cameras(self.K[index][sel], self.w2c[index][sel], w, h)
-        return {"rgb": rgb, "depth": depth, "mask": depth > 0, "cameras": cams}
+        return {"rgb": self.rgb[i, f].float() / 255, "depth": depth, "mask": depth > 0,
+                "cameras": Cameras(self.K[i, f], self.w2c[i, f], w, h)}
 
 
 def build_clip_bank(jobs: list[tuple[str, int]], paths: int, frames: int, size: int, kinds: tuple[str, ...],

@@ -27,9 +27,10 @@ class EMA:
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         weight = 1.0 - self.current_decay()
-        for k, v in model.state_dict().items():
-            if k in self.shadow:
-                self.shadow[k].lerp_(v.detach().float(), weight)
+        state = model.state_dict()
+        keys = list(self.shadow)
+        # one fused launch for all tensors: per-tensor updates cost a launch each on the GPU
+        torch._foreach_lerp_([self.shadow[k] for k in keys], [state[k].detach().float() for k in keys], weight)
         self.num_updates += 1
 
     def to(self, device: torch.device) -> "EMA":

@@ -141,7 +141,7 @@ class Trainer:
         return averaged
 
     # ------------------------------------------------------------------ loop
-    def _train_step(self) -> dict[str, float]:
+    def train_step(self) -> dict[str, float]:
         cfg, acc = self.cfg, self.acc
         torch.manual_seed(_step_seed(cfg.loop.seed, self.step, acc.process_index))
         logs: dict[str, float] = {"data_s": 0.0}
@@ -231,7 +231,7 @@ class Trainer:
                 probing = time_budget_s is not None and self.step - start_step < BUDGET_PROBE_STEPS
                 if probing and time.perf_counter() - t0 > time_budget_s:
                     break  # too slow even to measure; after the probe the fitted schedule is the limit
-                logs = self._train_step()
+                logs = self.train_step()
                 done = self.step - start_step
                 if time_budget_s is not None and (done == BUDGET_PROBE_STEPS or done in BUDGET_REFIT_AT):
                     if done > BUDGET_PROBE_STEPS and speed_since[1] == start_step:

@@ -124,14 +124,18 @@ class WorldClips:
             self._compiled(family, seed, "training")
         return len(self._cache)
 
+    def _item_generator(self, seed: int, step: int, rank: int, index: int) -> torch.Generator:
+        return torch.Generator().manual_seed((seed * 1_000_003 + step * 7919 + rank * 104_729 + index * 31) % (2**63))
+
     def train_item(self, seed: int, step: int, rank: int, index: int, frames: int | None = None):
         """The ``index``-th training clip of ``(step, rank)``; deterministic given the loop seed."""
         from genscene.worlds.camera_paths import PathError
         from genscene.worlds.seeds import seed_range
 
-        g = torch.Generator().manual_seed((seed * 1_000_003 + step * 7919 + rank * 104_729 + index * 31) % (2**63))
+        g = self._item_generator(seed, step, rank, index)
         if self.cfg.bank_paths > 0:
-            return self._bank_item(g, frames)
+            i, window = self._bank_draw(g, frames)
+            return self.bank.clip(i, window)
         pool = seed_range("train", self.cfg.train_pool)
         for _ in range(8):  # a world with no free path for any kind is skipped, deterministically
             family = self.cfg.families[int(torch.randint(len(self.cfg.families), (1,), generator=g))]
@@ -143,15 +147,22 @@ class WorldClips:
                 continue
         raise RuntimeError(f"no training world with a free camera path after 8 draws (step {step}, index {index})")
 
-    def _bank_item(self, g: torch.Generator, frames: int | None):
+    def train_bank_draw(self, seed: int, step: int, rank: int, index: int,
+                        frames: int | None = None) -> tuple[int, Tensor]:
+        """The bank clip and frame indices ``[F]`` that :meth:`train_item` would return, for batched
+        gathers (:meth:`ClipBank.gather`)."""
+        i, window = self._bank_draw(self._item_generator(seed, step, rank, index), frames)
+        return i, torch.arange(self.bank.frames) if window is None else window
+
+    def _bank_draw(self, g: torch.Generator, frames: int | None) -> tuple[int, Tensor | None]:
         """A random bank clip; ``frames`` shorter than the clip takes a random contiguous window."""
         bank = self.bank
         i = int(torch.randint(len(bank), (1,), generator=g))
-        t = bank.rgb.shape[1]
+        t = bank.frames
         if not frames or frames >= t:
-            return bank.clip(i)
+            return i, None
         start = int(torch.randint(t - frames + 1, (1,), generator=g))
-        return bank.clip(i, torch.arange(start, start + frames))
+        return i, torch.arange(start, start + frames)
 
     def eval_items(self, frames: int | None = None):
         """The held-out evaluation clips (fixed: test-split seeds, families in turn)."""

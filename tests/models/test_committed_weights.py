@@ -23,7 +23,7 @@ def clip():
     cfg = stage.config("tiny")
     cfg.data["eval_worlds"] = 1
     item = next(iter(stage.clips(cfg, torch.device("cpu")).eval_items()))
-    return item, stage._sample(item, cfg.data["eval_views"], None)
+    return item, stage._sample(item, cfg.data["eval_views"])
 
 
 def test_weights_are_found_within_the_size_budget():

@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from genscene.geometry.gaussians import Gaussians, quat_to_rotmat
+from genscene.geometry.gaussians import Gaussians, quat_to_rotmat, rotmat_to_quat
 from genscene.render.densify import (
     covariance_to_scales_quats,
     one_per_neighbourhood,
     prune_by_opacity,
-    rotmat_to_quat,
 )
 
 F64 = torch.float64

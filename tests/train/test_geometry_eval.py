@@ -28,7 +28,7 @@ def item_and_sample():
     stage = GeometryStage()
     cfg = stage.config("smoke")
     item = next(iter(stage.clips(cfg, torch.device("cpu")).eval_items()))
-    return stage, item, stage._sample(item, 3, None)
+    return stage, item, stage._sample(item, 3)
 
 
 def test_the_ground_truth_scores_perfectly(item_and_sample, one_thread):
@@ -56,6 +56,6 @@ def test_confidence_that_ranks_errors_lifts_the_confident_half(item_and_sample, 
 
 def test_one_view_reports_depth_and_no_pose(item_and_sample, one_thread):
     stage, item, _ = item_and_sample
-    one = stage._sample(item, 1, None)
+    one = stage._sample(item, 1)
     m = stage.evaluate_clips(Oracle(one), [item], 1)
     assert "auc@30" not in m and m["depth_delta1.25"] == 1.0

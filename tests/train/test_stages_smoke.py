@@ -62,3 +62,20 @@ def test_the_dpt_geometry_preset_differs_from_tiny_only_in_its_dense_head():
     dpt, tiny = stage.config("dpt"), stage.config("tiny")
     assert dpt.data == tiny.data and dpt.loop == tiny.loop and dpt.optim == tiny.optim
     assert {k: v for k, v in dpt.model.items() if v != tiny.model[k]} == {"dense_head": "dpt"}
+
+
+def test_cli_overrides_of_batch_size_and_lr_reach_the_saved_config(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from genscene.cli import app
+
+    args = ["train", "geometry", "--preset", "smoke", "--steps", "1", "--batch-size", "2", "--lr", "5e-4",
+            "--out", str(tmp_path)]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    saved = json.loads((tmp_path / "train_config.json").read_text())
+    assert saved["loop"]["batch_size"] == 2 and saved["optim"]["lr"] == 5e-4
+    bad = CliRunner().invoke(app, ["train", "geometry", "--preset", "smoke", "--batch-size", "-1", "--out", str(tmp_path)])
+    assert bad.exit_code != 0 and "--batch-size" in bad.output

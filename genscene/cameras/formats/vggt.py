@@ -26,12 +26,11 @@ from genscene.cameras.formats._common import (
     as_array,
     as_size,
     atomic_write_many,
-    quat_wxyz_to_rotmat,
     read_npz,
     require_representable,
-    rotmat_to_quat_wxyz,
 )
 from genscene.errors import InputError
+from genscene.geometry.gaussians import quat_to_rotmat, rotmat_to_quat
 
 
 def cameras_to_pose_encoding(cameras: Cameras, strict: bool = True) -> Tensor:
@@ -42,9 +41,7 @@ def cameras_to_pose_encoding(cameras: Cameras, strict: bool = True) -> Tensor:
     """
     if strict:
         require_representable(cameras, "VGGT pose encoding", centred=True)
-    R = cameras.R.detach().cpu().to(torch.float64).numpy()
-    quat_wxyz = torch.from_numpy(rotmat_to_quat_wxyz(R))
-    quat_xyzw = quat_wxyz[..., [1, 2, 3, 0]].to(cameras.K)
+    quat_xyzw = rotmat_to_quat(cameras.R)[..., [1, 2, 3, 0]]  # on the cameras' device: no host sync in training
     fov_h = 2 * torch.atan((cameras.height / 2) / cameras.fy)
     fov_w = 2 * torch.atan((cameras.width / 2) / cameras.fx)
     return torch.cat([cameras.t, quat_xyzw, fov_h[..., None], fov_w[..., None]], dim=-1)
@@ -58,8 +55,7 @@ def pose_encoding_to_cameras(encoding: Tensor, width: int, height: int) -> Camer
     if enc.shape[-1] != 9:
         raise ValueError(f"pose_encoding_to_cameras: expected [..., 9], got {tuple(enc.shape)}")
     t, quat_xyzw, fov_h, fov_w = enc[..., :3], enc[..., 3:7], enc[..., 7], enc[..., 8]
-    quat_wxyz = quat_xyzw[..., [3, 0, 1, 2]].detach().cpu().to(torch.float64).numpy()
-    R = torch.from_numpy(quat_wxyz_to_rotmat(quat_wxyz)).to(enc)
+    R = quat_to_rotmat(quat_xyzw[..., [3, 0, 1, 2]])
     fy = (height / 2) / torch.tan(fov_h / 2)
     fx = (width / 2) / torch.tan(fov_w / 2)
     K = intrinsics_matrix(fx, fy, width / 2, height / 2, dtype=enc.dtype).to(enc.device)

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from genscene.cameras.cameras import Cameras
+from genscene.cameras.cameras import Cameras, invert_rigid
 from genscene.cameras.formats.vggt import cameras_to_pose_encoding, pose_encoding_to_cameras
 from genscene.geometry.projection import unproject_depth
 from genscene.models.geometry import GeometryNet, GeometryNetConfig
@@ -49,22 +49,29 @@ FAR_DEPTH_RATIO = 8.0
 
 
 def normalized_targets(rgb: Tensor, depth: Tensor, mask: Tensor, cameras: Cameras) -> dict[str, Tensor]:
-    """GT of one sample of S views, in the frame-0 camera, scaled to unit mean point distance.
+    """GT of B samples of S views each, in each sample's frame-0 camera, scaled to unit mean point distance.
 
-    Args: ``rgb [S,3,H,W]``, ``depth [S,H,W]``, ``mask [S,H,W]``, ``cameras`` [S].
-    Returns: images, depth, points ``[S,H,W,3]``, valid, pose_enc ``[S,9]``, and the scale used.
+    Args: ``rgb [B,S,3,H,W]``, ``depth [B,S,H,W]``, ``mask [B,S,H,W]``, ``cameras`` [B, S].
+    Returns: images, depth, points ``[B,S,H,W,3]``, valid, pose_enc ``[B,S,9]``, and the scales ``[B]``.
+    Batched throughout (no per-sample loop, no host sync): a batch costs about as many GPU launches as one sample.
     """
-    rel = cameras.relative_to_first()
+    w2c = cameras.w2c
+    rel = Cameras(cameras.K, w2c @ invert_rigid(w2c[:, :1]), cameras.width, cameras.height)
     valid = mask & (depth > 0)
-    if valid.any():  # far background (ground planes to the horizon) is not supervised, as VGGT drops far depth
-        valid &= depth <= FAR_DEPTH_RATIO * depth[valid].median()
-    points = unproject_depth(depth, rel.to(dtype=depth.dtype))  # [S, H, W, 3]
-    dist = points.norm(dim=-1)[valid]
-    scale = dist.mean() if dist.numel() else depth.new_tensor(1.0)
-    rel = rel.scale_world(1.0 / float(scale))
+    # far background (ground planes to the horizon) is not supervised, as VGGT drops far depth;
+    # a sample with no valid pixel has a nan median and stays all invalid
+    median = torch.where(valid, depth, torch.nan).flatten(1).nanmedian(dim=1).values  # [B]
+    valid &= depth <= FAR_DEPTH_RATIO * median[:, None, None, None]
+    points = unproject_depth(depth, rel)  # [B, S, H, W, 3]
+    count = valid.sum((1, 2, 3))
+    dist_sum = torch.where(valid, points.norm(dim=-1), 0).sum((1, 2, 3))
+    scale = torch.where(count > 0, dist_sum / count.clamp_min(1), torch.ones_like(dist_sum))  # [B]
+    scaled_w2c = rel.w2c.clone()
+    scaled_w2c[..., :3, 3] /= scale[:, None, None]
+    scaled = Cameras(rel.K, scaled_w2c, rel.width, rel.height)
     return {
-        "images": rgb, "depth": depth / scale, "points": points / scale, "valid": valid,
-        "pose_enc": cameras_to_pose_encoding(rel, strict=False).to(depth.dtype), "scale": scale,
+        "images": rgb, "depth": depth / scale[:, None, None, None], "points": points / scale[:, None, None, None, None],
+        "valid": valid, "pose_enc": cameras_to_pose_encoding(scaled, strict=False).to(depth.dtype), "scale": scale,
     }
 
 
@@ -84,26 +91,29 @@ class GeometryStage(WorldClipStage):
     def build_model(self, cfg: TrainConfig) -> nn.Module:
         return GeometryNet(from_dict(GeometryNetConfig, cfg.model))
 
-    def _sample(self, item: dict, views: int, g: torch.Generator | None) -> dict[str, Tensor]:
-        """Pick ``views`` frames of a clip (random subset, or evenly spaced without a generator)."""
-        t = item["rgb"].shape[0]
-        if g is None:
-            idx = torch.linspace(0, t - 1, views).round().long()
-        else:
-            idx = torch.randperm(t, generator=g)[:views]
-        idx = idx.to(item["rgb"].device)
-        return normalized_targets(item["rgb"][idx], item["depth"][idx], item["mask"][idx], item["cameras"][idx])
+    def _sample(self, item: dict, views: int) -> dict[str, Tensor]:
+        """Targets of ``views`` evenly spaced frames of one clip (evaluation): ``images [S,3,H,W]`` etc."""
+        idx = torch.linspace(0, item["rgb"].shape[0] - 1, views).round().long().to(item["rgb"].device)
+        one = normalized_targets(item["rgb"][idx][None], item["depth"][idx][None], item["mask"][idx][None],
+                                 item["cameras"][idx].reshape(1, views))
+        return {k: v[0] for k, v in one.items()}
 
     def make_batch(self, cfg: TrainConfig, step: int, rank: int, micro: int, device: torch.device) -> dict[str, Tensor]:
         clips = self.clips(cfg, device)
         lo, hi = cfg.data["views"]
         g = torch.Generator().manual_seed((cfg.loop.seed * 7_777_777 + step * 131 + rank * 17 + micro) % (2**63))
         views = int(torch.randint(lo, hi + 1, (1,), generator=g))
-        samples = []
-        for i in range(cfg.loop.batch_size):
-            item = clips.train_item(cfg.loop.seed, step, rank, micro * cfg.loop.batch_size + i)
-            samples.append(self._sample(item, views, g))
-        return {k: torch.stack([s[k] for s in samples]) for k in samples[0]}  # [B, S, ...]
+        first = micro * cfg.loop.batch_size
+        if clips.cfg.bank_paths > 0:  # one gather for the whole batch
+            index = [clips.train_bank_draw(cfg.loop.seed, step, rank, first + i)[0] for i in range(cfg.loop.batch_size)]
+            picks = torch.stack([torch.randperm(clips.bank.frames, generator=g)[:views] for _ in index])  # [B, S]
+            batch = clips.bank.gather(torch.tensor(index), picks)
+        else:
+            items = [clips.train_item(cfg.loop.seed, step, rank, first + i) for i in range(cfg.loop.batch_size)]
+            picks = [torch.randperm(it["rgb"].shape[0], generator=g)[:views].to(device) for it in items]
+            batch = {k: torch.stack([it[k][p] for it, p in zip(items, picks)]) for k in ("rgb", "depth", "mask")}
+            batch["cameras"] = Cameras.stack([it["cameras"][p] for it, p in zip(items, picks)])
+        return normalized_targets(batch["rgb"], batch["depth"], batch["mask"], batch["cameras"])
 
     def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
         out = model(batch["images"])
@@ -132,7 +142,7 @@ class GeometryStage(WorldClipStage):
                                                            "chamfer")}
         gen = torch.Generator().manual_seed(0)
         for item in items:
-            s = self._sample(item, views, None)
+            s = self._sample(item, views)
             out = model(s["images"][None])
             h, w = s["depth"].shape[-2:]
             if views > 1:

@@ -50,8 +50,13 @@ class VAEStage(WorldClipStage):
         single = step % SINGLE_FRAME_EVERY == SINGLE_FRAME_EVERY - 1
         n = cfg.loop.batch_size * (4 if single else 1)
         frames = 1 if single else cfg.data["train_frames"]  # a random window of the bank clip
-        items = [clips.train_item(cfg.loop.seed, step, rank, micro * n + i, frames=frames) for i in range(n)]
-        frames = torch.stack([it["rgb"] for it in items])  # [B, T, 3, H, W]
+        if clips.cfg.bank_paths > 0:  # one gather for the whole batch
+            draws = [clips.train_bank_draw(cfg.loop.seed, step, rank, micro * n + i, frames=frames) for i in range(n)]
+            index, windows = torch.tensor([i for i, _ in draws]), torch.stack([w for _, w in draws])
+            frames = clips.bank.gather(index, windows)["rgb"]  # [B, T, 3, H, W]
+        else:
+            items = [clips.train_item(cfg.loop.seed, step, rank, micro * n + i, frames=frames) for i in range(n)]
+            frames = torch.stack([it["rgb"] for it in items])  # [B, T, 3, H, W]
         g = torch.Generator().manual_seed((cfg.loop.seed * 9973 + step * 613 + rank * 37 + micro) % (2**63))
         flip, reverse = torch.rand(2, n, generator=g).to(device) < 0.5  # mirror and time-reverse half the clips
         frames = torch.where(flip[:, None, None, None, None], frames.flip(-1), frames)
