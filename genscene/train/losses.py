@@ -24,9 +24,10 @@ def confidence_regression_loss(pred: Tensor, target: Tensor, conf: Tensor, valid
         conf: ``[B, S, H, W]`` (> 1).
         valid: bool ``[B, S, H, W]``; invalid pixels contribute nothing.
     """
-    # torch.where, not a product with the mask: unsupervised pixels (sky) may hold inf, and inf * 0 is nan
+    # the difference is masked before the norm, not only the loss after it: an unsupervised pixel
+    # (sky) may hold inf or nan, and the norm's backward there is nan even under a zero upstream gradient
     n = valid.sum().clamp_min(1)
-    err = (pred - target).norm(dim=-1)
+    err = torch.where(valid[..., None], pred - target, 0).norm(dim=-1)
     loss = torch.where(valid, conf * err - alpha * conf.log() + err, 0).sum() / n
     if grad_weight:
         masked_pred = torch.where(valid[..., None], pred, 0)

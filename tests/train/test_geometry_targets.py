@@ -41,14 +41,19 @@ def test_batched_targets_match_the_per_sample_reference(bank):
     picks = torch.tensor([[4, 0, 2], [1, 2, 3], [0, 1, 4]])
     b = bank.gather(index, picks)
     b["mask"][2] = False  # a sample that is all sky: no valid pixel, scale 1
+    b["mask"][0, 1, :2] = False  # sky rows whose depth is inf: unsupervised, and the targets stay finite
+    b["depth"][0, 1, :2] = torch.inf
     out = normalized_targets(b["rgb"], b["depth"], b["mask"], b["cameras"])
     for i in range(3):
         ref = reference_targets(b["rgb"][i], b["depth"][i], b["mask"][i], b["cameras"][i])
-        assert torch.equal(out["valid"][i], ref["valid"])
+        v = ref["valid"]
+        assert torch.equal(out["valid"][i], v)
         assert torch.allclose(out["scale"][i], ref["scale"], rtol=1e-5)
-        assert torch.allclose(out["depth"][i], ref["depth"], rtol=1e-5, atol=1e-6)
-        assert torch.allclose(out["points"][i], ref["points"], rtol=1e-4, atol=1e-5)
+        assert torch.allclose(out["depth"][i][v], ref["depth"][v], rtol=1e-5, atol=1e-6)
+        assert torch.allclose(out["points"][i][v], ref["points"][v], rtol=1e-4, atol=1e-5)
+        assert (out["depth"][i][~v] == 0).all() and (out["points"][i][~v] == 0).all()
         assert torch.allclose(out["pose_enc"][i].double(), ref["pose_enc"], atol=1e-5)
+    assert torch.isfinite(out["depth"]).all() and torch.isfinite(out["points"]).all()
     assert not out["valid"][2].any() and out["scale"][2] == 1.0
     assert out["valid"][:2].any((1, 2, 3)).all()  # the real samples keep supervision
     assert np.allclose(out["pose_enc"][:, 0, :7].numpy(), [0, 0, 0, 0, 0, 0, 1], atol=1e-6)  # frame 0 is the origin

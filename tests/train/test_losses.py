@@ -76,6 +76,23 @@ def test_confidence_loss_hand_value_skips_invalid_inf():
     assert torch.isfinite(confidence_regression_loss(pred, target, conf, valid, grad_weight=1.0))
 
 
+def test_confidence_loss_backward_is_finite_and_ignores_what_invalid_pixels_hold():
+    """A target of inf or nan at an invalid pixel (sky) gives the same gradients as a target of 0 there."""
+    pred, target, conf, valid = _dense_case()
+    pred = torch.where(valid[..., None], pred, 0.3)  # a finite prediction: only the target is bad
+    grads = []
+    for bad in (0.0, math.inf, math.nan):
+        tgt = target.clone()
+        tgt[0, 0, 1, 1] = bad
+        p, c = pred.clone().requires_grad_(), conf.clone().requires_grad_()
+        confidence_regression_loss(p, tgt, c, valid, grad_weight=1.0).backward()
+        grads.append((p.grad, c.grad))
+    for gp, gc in grads:
+        assert torch.isfinite(gp).all() and torch.isfinite(gc).all()
+        assert torch.equal(gp, grads[0][0]) and torch.equal(gc, grads[0][1])
+    assert (grads[0][0][0, 0, 1, 1] == 0).all() and grads[0][1][0, 0, 1, 1] == 0
+
+
 def test_confidence_loss_gradient_term_vanishes_for_a_constant_offset():
     g = torch.Generator().manual_seed(2)
     target = torch.randint(-4, 5, (1, 2, 3, 4, 3), generator=g).double()

@@ -52,7 +52,8 @@ def normalized_targets(rgb: Tensor, depth: Tensor, mask: Tensor, cameras: Camera
     """GT of B samples of S views each, in each sample's frame-0 camera, scaled to unit mean point distance.
 
     Args: ``rgb [B,S,3,H,W]``, ``depth [B,S,H,W]``, ``mask [B,S,H,W]``, ``cameras`` [B, S].
-    Returns: images, depth, points ``[B,S,H,W,3]``, valid, pose_enc ``[B,S,9]``, and the scales ``[B]``.
+    Returns: images, depth, points ``[B,S,H,W,3]`` (0 where not valid), valid, pose_enc ``[B,S,9]``, and the
+    scales ``[B]``.
     Batched throughout (no per-sample loop, no host sync): a batch costs about as many GPU launches as one sample.
     """
     w2c = cameras.w2c
@@ -69,9 +70,10 @@ def normalized_targets(rgb: Tensor, depth: Tensor, mask: Tensor, cameras: Camera
     scaled_w2c = rel.w2c.clone()
     scaled_w2c[..., :3, 3] /= scale[:, None, None]
     scaled = Cameras(rel.K, scaled_w2c, rel.width, rel.height)
+    depth = torch.where(valid, depth / scale[:, None, None, None], 0)  # finite everywhere: sky may hold inf
+    points = torch.where(valid[..., None], points / scale[:, None, None, None, None], 0)
     return {
-        "images": rgb, "depth": depth / scale[:, None, None, None], "points": points / scale[:, None, None, None, None],
-        "valid": valid, "pose_enc": cameras_to_pose_encoding(scaled, strict=False).to(depth.dtype), "scale": scale,
+        "images": rgb, "depth": depth, "points": points, "valid": valid, "pose_enc": cameras_to_pose_encoding(scaled, strict=False).to(depth.dtype), "scale": scale,
     }
 
 
