@@ -14,13 +14,12 @@ from pathlib import Path
 
 from report import emit
 
+from genscene.train.loop import run_summary
+
 
 def curve_rows(metrics: dict) -> list[dict]:
     """``[{run, step_all_runs, device, <metric>: value, ...}]`` over the lineage and the last run."""
-    runs = [*metrics.get("lineage", []), {"steps": metrics["steps"], "device": metrics["device"],
-                                          "num_processes": metrics["num_processes"],
-                                          "train_time_s": metrics["train_time_s_this_run"],
-                                          "eval_curve": metrics.get("eval_curve", [])}]
+    runs = [*metrics.get("lineage", []), run_summary(metrics)]
     rows, offset = [], 0
     for i, run in enumerate(runs):
         seen = set()
@@ -29,19 +28,20 @@ def curve_rows(metrics: dict) -> list[dict]:
                 continue
             seen.add(point["step"])
             values = {k: v for k, v in point.items() if k != "step"}
-            rows.append({"run": i + 1, "step_all_runs": offset + point["step"],
+            rows.append({"run": i + 1, "step_all_runs": offset + point["step"], "batch": run.get("global_batch", "n/r"),
                          "device": f"{run['num_processes']}x {run['device']}", **values})
         offset += run["steps"]
     return rows
 
 
 def markdown(rows: list[dict], title: str) -> str:
-    keys = [k for k in rows[0] if k not in ("run", "step_all_runs", "device")]
-    lines = [f"# {title}", "", "| run | steps (all runs) | " + " | ".join(keys) + " | device |",
-             "|---:|---:|" + "---:|" * len(keys) + "---|"]
+    keys = [k for k in rows[0] if k not in ("run", "step_all_runs", "batch", "device")]
+    lines = [f"# {title}", "", "Batch: samples per optimiser step over all processes (n/r: the run did not record it).", "",
+             "| run | steps (all runs) | batch | " + " | ".join(keys) + " | device |",
+             "|---:|---:|---:|" + "---:|" * len(keys) + "---|"]
     for r in rows:
         vals = " | ".join(f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k]) for k in keys)
-        lines.append(f"| {r['run']} | {r['step_all_runs']} | {vals} | {r['device']} |")
+        lines.append(f"| {r['run']} | {r['step_all_runs']} | {r['batch']} | {vals} | {r['device']} |")
     return "\n".join(lines) + "\n"
 
 

@@ -21,6 +21,8 @@ def train(
     minutes: float = typer.Option(0.0, help="Stop after this many minutes and checkpoint (0: no limit)."),
     batch_size: int = typer.Option(0, help="Override the preset's per-process batch size (0 keeps it)."),
     lr: float = typer.Option(0.0, help="Override the preset's peak learning rate (0 keeps it)."),
+    warmup_steps: int = typer.Option(-1, help="Override the preset's warm-up steps (-1 keeps it; a warm start "
+                                              "from trained weights needs few)."),
 ) -> None:
     """Train one stage on procedural worlds, evaluate on held-out worlds, write checkpoint + metrics."""
     from genscene.train.loop import Trainer
@@ -36,6 +38,10 @@ def train(
         cfg.loop.batch_size = batch_size
     if lr:
         cfg.optim.lr = lr
+    if warmup_steps < -1:
+        raise InputError("--warmup-steps", "must be 0 or more (-1 keeps the preset's value)")
+    if warmup_steps >= 0:
+        cfg.optim.warmup_steps = warmup_steps
     resume_from = None
     if resume:
         resume_from = out / "checkpoint"

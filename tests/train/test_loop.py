@@ -123,6 +123,7 @@ def test_continued_run_keeps_the_lineage(tmp_path):
     second = Trainer(stage, cfg, tmp_path / "b", init_from=tmp_path / "a" / "model").fit()
     assert [run["steps"] for run in second["lineage"]] == [10]
     assert second["lineage"][0]["final"] == first["final"]
+    assert second["lineage"][0]["global_batch"] == cfg.loop.batch_size * cfg.loop.grad_accum
     assert second["steps_all_runs"] == 16
 
 
