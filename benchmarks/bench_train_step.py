@@ -18,6 +18,8 @@ import torch
 from genscene.train.loop import Trainer
 from genscene.train.stages import get_stage
 
+from report import emit
+
 
 def time_steps(stage_name: str, preset: str, batch: int, steps: int, warmup: int) -> dict[str, float]:
     """Mean wall seconds per step over ``steps`` steps after ``warmup`` untimed ones."""
@@ -64,10 +66,7 @@ def main() -> None:
             lines.append(f"| {stage} | {b} | {r['s_per_step']:.3f} | {r['data_s']:.3f} | {r['samples_per_s']:.1f} "
                          f"| {r['peak_gib']:.1f} |")
             print(lines[-1], flush=True)
-    table = "\n".join(lines) + "\n"
-    print(table)
-    if args.out:
-        args.out.write_text(table)
+    emit("\n".join(lines) + "\n", args.out)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ from report import emit
 METRICS = ("auc@30", "rra@30", "rta@30", "depth_delta1.25", "depth_delta1.25_conf50", "chamfer")
 
 
-def per_clip_scores(stage: GeometryStage, net: torch.nn.Module, clips: list[dict], views: int) -> dict[str, torch.Tensor]:
+def per_clip_scores(stage: GeometryStage, net: torch.nn.Module, clips: list[dict],
+                    views: int) -> dict[str, torch.Tensor]:
     """``{metric: [N]}`` over the clips (nan where a clip has no score, e.g. all sky)."""
     rows = [stage.evaluate_clips(net, [clip], views) for clip in clips]
     return {k: torch.tensor([r.get(k, float("nan")) for r in rows], dtype=torch.float64) for k in METRICS}
@@ -47,14 +48,16 @@ def main() -> None:
         scores = [per_clip_scores(stage, GeometryNet.from_pretrained(d).eval(), clips, args.views)
                   for d in (args.old, args.new)]
     lines = [f"# Geometry: `{args.new}` against `{args.old}` on {len(clips)} held-out worlds, {args.views} views", "",
-             f"`python benchmarks/compare_geometry.py {args.old} {args.new} --worlds {args.worlds} --views {args.views}`",
+             f"`python benchmarks/compare_geometry.py {args.old} {args.new} --worlds {args.worlds} "
+             f"--views {args.views}`",
              "", "| metric | old | new | new - old | 95% interval (paired bootstrap over worlds) |",
              "|---|---:|---:|---:|---|"]
     for k in METRICS:
         old, new = scores[0][k], scores[1][k]
         diff = new - old
         lo, hi = bootstrap_mean_interval(diff)
-        lines.append(f"| {k} | {old.nanmean():.3f} | {new.nanmean():.3f} | {diff.nanmean():+.3f} | {lo:+.3f} to {hi:+.3f} |")
+        lines.append(f"| {k} | {old.nanmean():.3f} | {new.nanmean():.3f} | {diff.nanmean():+.3f} | "
+                     f"{lo:+.3f} to {hi:+.3f} |")
     lines += ["", "Chamfer: lower is better. An interval that spans 0 is no evidence of a difference.", ""]
     emit("\n".join(lines), args.out)
 

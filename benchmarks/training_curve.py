@@ -36,7 +36,8 @@ def curve_rows(metrics: dict) -> list[dict]:
 
 def markdown(rows: list[dict], title: str) -> str:
     keys = [k for k in rows[0] if k not in ("run", "step_all_runs", "batch", "device")]
-    lines = [f"# {title}", "", "Batch: samples per optimiser step over all processes (n/r: the run did not record it).", "",
+    lines = [f"# {title}", "",
+             "Batch: samples per optimiser step over all processes (n/r: the run did not record it).", "",
              "| run | steps (all runs) | batch | " + " | ".join(keys) + " | device |",
              "|---:|---:|---:|" + "---:|" * len(keys) + "---|"]
     for r in rows:

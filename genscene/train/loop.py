@@ -47,9 +47,9 @@ def run_summary(metrics: dict[str, Any]) -> dict[str, Any]:
     """The part of a run's metrics that its descendants keep: steps, samples per step, time, hardware,
     evaluations (steps of runs at different batch sizes are not comparable without the batch)."""
     loop = metrics["config"]["loop"]
-    return {"steps": metrics["steps"], "global_batch": loop["batch_size"] * loop["grad_accum"] * metrics["num_processes"],
-            "train_time_s": metrics["train_time_s_this_run"], "device": metrics["device"],
-            "num_processes": metrics["num_processes"], "final": metrics["final"],
+    batch = loop["batch_size"] * loop["grad_accum"] * metrics["num_processes"]
+    return {"steps": metrics["steps"], "global_batch": batch, "train_time_s": metrics["train_time_s_this_run"],
+            "device": metrics["device"], "num_processes": metrics["num_processes"], "final": metrics["final"],
             "eval_curve": metrics.get("eval_curve", [])}
 
 

@@ -79,5 +79,6 @@ def test_cli_overrides_of_batch_size_and_lr_reach_the_saved_config(tmp_path):
     assert saved["loop"]["batch_size"] == 2 and saved["optim"]["lr"] == 5e-4 and saved["optim"]["warmup_steps"] == 0
     bad = CliRunner().invoke(app, ["train", "geometry", "--preset", "smoke", "--batch-size", "-1", "--out", str(tmp_path)])
     assert bad.exit_code != 0 and "--batch-size" in bad.output
-    bad = CliRunner().invoke(app, ["train", "geometry", "--preset", "smoke", "--warmup-steps", "-2", "--out", str(tmp_path)])
+    bad = CliRunner().invoke(app, ["train", "geometry", "--preset", "smoke", "--warmup-steps", "-2",
+                                   "--out", str(tmp_path)])
     assert bad.exit_code != 0 and "--warmup-steps" in bad.output

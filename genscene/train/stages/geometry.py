@@ -70,11 +70,11 @@ def normalized_targets(rgb: Tensor, depth: Tensor, mask: Tensor, cameras: Camera
     scaled_w2c = rel.w2c.clone()
     scaled_w2c[..., :3, 3] /= scale[:, None, None]
     scaled = Cameras(rel.K, scaled_w2c, rel.width, rel.height)
-    depth = torch.where(valid, depth / scale[:, None, None, None], 0)  # finite everywhere: sky may hold inf
+    # finite everywhere: the bank stores depth in fp16, where the far background may overflow to inf
+    depth = torch.where(valid, depth / scale[:, None, None, None], 0)
     points = torch.where(valid[..., None], points / scale[:, None, None, None, None], 0)
-    return {
-        "images": rgb, "depth": depth, "points": points, "valid": valid, "pose_enc": cameras_to_pose_encoding(scaled, strict=False).to(depth.dtype), "scale": scale,
-    }
+    pose_enc = cameras_to_pose_encoding(scaled, strict=False).to(depth.dtype)
+    return {"images": rgb, "depth": depth, "points": points, "valid": valid, "pose_enc": pose_enc, "scale": scale}
 
 
 def depth_delta_accuracy(pred: Tensor, gt: Tensor, valid: Tensor, threshold: float = 1.25) -> float:
