@@ -25,7 +25,8 @@ def confidence_regression_loss(pred: Tensor, target: Tensor, conf: Tensor, valid
         valid: bool ``[B, S, H, W]``; invalid pixels contribute nothing.
     """
     # the difference is masked before the norm, not only the loss after it: an unsupervised pixel
-    # (sky) may hold inf or nan, and the norm's backward there is nan even under a zero upstream gradient
+    # (far ground overflowing the bank's fp16 depth) may hold inf or nan, and the norm's backward
+    # there is nan even under a zero upstream gradient
     n = valid.sum().clamp_min(1)
     err = torch.where(valid[..., None], pred - target, 0).norm(dim=-1)
     loss = torch.where(valid, conf * err - alpha * conf.log() + err, 0).sum() / n

@@ -77,7 +77,7 @@ def test_confidence_loss_hand_value_skips_invalid_inf():
 
 
 def test_confidence_loss_backward_is_finite_and_ignores_what_invalid_pixels_hold():
-    """A target of inf or nan at an invalid pixel (sky) gives the same gradients as a target of 0 there."""
+    """A target of inf or nan at an invalid pixel (fp16 overflow) gives the same gradients as a target of 0 there."""
     pred, target, conf, valid = _dense_case()
     pred = torch.where(valid[..., None], pred, 0.3)  # a finite prediction: only the target is bad
     grads = []
