@@ -21,11 +21,14 @@ from genscene.train.stages import get_stage
 from report import emit
 
 
-def time_steps(stage_name: str, preset: str, batch: int, steps: int, warmup: int) -> dict[str, float]:
-    """Mean wall seconds per step over ``steps`` steps after ``warmup`` untimed ones."""
+def time_steps(stage_name: str, preset: str, batch: int, steps: int, warmup: int,
+               compile: str = "") -> dict[str, float]:
+    """Mean wall seconds per step over ``steps`` steps after ``warmup`` untimed ones (which include
+    the compilation when a ``compile`` backend is named)."""
     stage = get_stage(stage_name)
     cfg = stage.config(preset)
     cfg.loop.batch_size = batch
+    cfg.loop.compile = compile
     cfg.data["train_pool"], cfg.data["bank_paths"] = 2, 2  # a small bank: the step, not the bank, is measured
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(stage, cfg, Path(out))
@@ -53,16 +56,18 @@ def main() -> None:
     ap.add_argument("--preset", default="tiny")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--compile", default="", help="torch.compile backend, e.g. inductor (LoopConfig.compile)")
     ap.add_argument("--out", type=Path, default=None, help="also write the table here (markdown)")
     args = ap.parse_args()
     if len(args.stage) != len(args.batch):
         ap.error("give one --batch list per --stage")
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    lines = [f"Training step, preset {args.preset}, {device}, mean of {args.steps} steps after {args.warmup}",
+    mode = f", torch.compile {args.compile}" if args.compile else ""
+    lines = [f"Training step, preset {args.preset}{mode}, {device}, mean of {args.steps} steps after {args.warmup}",
              "", "| stage | batch | s/step | of which data | samples/s | peak GiB |", "|---|---|---|---|---|---|"]
     for stage, batches in zip(args.stage, args.batch):
         for b in batches:
-            r = time_steps(stage, args.preset, b, args.steps, args.warmup)
+            r = time_steps(stage, args.preset, b, args.steps, args.warmup, args.compile)
             lines.append(f"| {stage} | {b} | {r['s_per_step']:.3f} | {r['data_s']:.3f} | {r['samples_per_s']:.1f} "
                          f"| {r['peak_gib']:.1f} |")
             print(lines[-1], flush=True)

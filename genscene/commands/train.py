@@ -23,6 +23,7 @@ def train(
     lr: float = typer.Option(0.0, help="Override the preset's peak learning rate (0 keeps it)."),
     warmup_steps: int = typer.Option(-1, help="Override the preset's warm-up steps (-1 keeps it; a warm start "
                                               "from trained weights needs few)."),
+    compile: str = typer.Option("", help="torch.compile backend to train through, e.g. inductor ('' keeps eager)."),
 ) -> None:
     """Train one stage on procedural worlds, evaluate on held-out worlds, write checkpoint + metrics."""
     from genscene.train.loop import Trainer
@@ -42,6 +43,12 @@ def train(
         raise InputError("--warmup-steps", "must be 0 or more (-1 keeps the preset's value)")
     if warmup_steps >= 0:
         cfg.optim.warmup_steps = warmup_steps
+    if compile:
+        from accelerate.utils import DynamoBackend
+
+        if compile.upper() not in {b.value for b in DynamoBackend} - {"NO"}:
+            raise InputError("--compile", f"unknown torch.compile backend {compile!r} (e.g. inductor, aot_eager)")
+        cfg.loop.compile = compile
     resume_from = None
     if resume:
         resume_from = out / "checkpoint"

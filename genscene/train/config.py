@@ -48,6 +48,9 @@ class LoopConfig:
     """Steps between held-out evaluations (0: only at the end)."""
     ckpt_every: int = 500
     """Steps between resumable checkpoints (0: only at the end)."""
+    compile: str = ""
+    """``torch.compile`` backend to train through ("" keeps eager; "inductor" fuses kernels for the small,
+    launch-bound models), with dynamic shapes; evaluation, checkpoints and export use the plain module."""
 
 
 @dataclass

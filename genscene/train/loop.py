@@ -63,6 +63,18 @@ def lineage_of(model_dir: Path) -> list[dict[str, Any]]:
     return [*metrics.get("lineage", []), run_summary(metrics)]
 
 
+def compile_for_training(model: nn.Module, backend: str) -> nn.Module:
+    """``torch.compile`` with dynamic shapes: views per sample vary between batches, so one graph serves
+    every count instead of one compilation per count."""
+    if backend == "inductor":
+        import torch._inductor.config as inductor_config
+
+        # inductor's coalesce-tiling analysis does not support dynamic shapes and asserts in
+        # get_pw_red_splits on CUDA with torch 2.11 (pytorch/pytorch#181563, fixed after 2.11)
+        inductor_config.triton.coalesce_tiling_analysis = False
+    return torch.compile(model, backend=backend, dynamic=True)
+
+
 def _step_seed(seed: int, step: int, rank: int) -> int:
     return (seed * 1_000_003 + step * 7919 + rank * 104_729) % (2**63 - 1)
 
@@ -103,6 +115,8 @@ class Trainer:
         if resume is not None:
             self._load(resume, model)
         self.model, self.optimizer = self.acc.prepare(model, self.optimizer)
+        if cfg.loop.compile:  # not accelerate's dynamo plugin: its state is one per process, set by the first run
+            self.model = compile_for_training(self.model, cfg.loop.compile)
         if self.ema is not None:
             self.ema.to(self.acc.device)
 
@@ -125,7 +139,7 @@ class Trainer:
     def _save(self) -> None:
         if not self.acc.is_main_process:
             return
-        model = self.acc.unwrap_model(self.model)
+        model = self.plain_model()
         save_training_state(
             self.out / "checkpoint", model.state_dict(), self.optimizer.state_dict(),
             self.scheduler.state_dict(), self.step, to_dict(self.cfg),
@@ -134,9 +148,13 @@ class Trainer:
                      "skipped_steps": self.skipped_steps},
         )
 
+    def plain_model(self) -> nn.Module:
+        """The model without its DDP and ``torch.compile`` wrappers (what is saved, evaluated, averaged)."""
+        return self.acc.unwrap_model(self.model, keep_torch_compile=False)
+
     def _eval_model(self) -> nn.Module:
         """The unwrapped model, with EMA weights swapped in when EMA is on (a copy, not in place)."""
-        model = self.acc.unwrap_model(self.model)
+        model = self.plain_model()
         if self.ema is None:
             return model
         averaged = copy.deepcopy(model)
@@ -167,7 +185,7 @@ class Trainer:
         if finite:
             self.optimizer.step()
             if self.ema is not None:
-                self.ema.update(self.acc.unwrap_model(self.model))
+                self.ema.update(self.plain_model())
         else:  # one bad batch must not poison the weights; counted so a diverging run is visible
             self.skipped_steps += 1
             if len(self.skipped) < SKIPPED_KEPT:  # which term went non-finite (or only the gradient)
