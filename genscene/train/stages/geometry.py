@@ -16,6 +16,7 @@ from genscene.cameras.cameras import Cameras, invert_rigid
 from genscene.cameras.formats.vggt import cameras_to_pose_encoding, pose_encoding_to_cameras
 from genscene.geometry.projection import unproject_depth
 from genscene.models.geometry import GeometryNet, GeometryNetConfig
+from genscene.train.augment import PhotometricJitter, jitter_frames
 from genscene.train.config import LoopConfig, OptimConfig, TrainConfig, from_dict
 from genscene.train.losses import confidence_regression_loss, iterative_camera_loss
 from genscene.train.stages.world_stage import WorldClipStage
@@ -25,14 +26,14 @@ PRESETS = {
     "tiny": dict(
         model=GeometryNetConfig(),
         data=WorldDataConfig(size=128, frames=17, train_pool=64, bank_paths=6, eval_worlds=16, supersample=2),
-        views=(2, 8), eval_views=8,
+        views=(2, 8), eval_views=8, photometric=None,
         loop=LoopConfig(steps=20000, batch_size=16, ema_decay=0.999, eval_every=1000, ckpt_every=1000),
         optim=OptimConfig(lr=3e-4, warmup_steps=300, weight_decay=0.05),
     ),
     "smoke": dict(
         model=GeometryNetConfig(dim=32, depth=2, heads=2, head_layers=(0, 1), head_dim=16, num_registers=1),
         data=WorldDataConfig(size=32, frames=5, train_pool=4, eval_worlds=2, bank_paths=1),
-        views=(2, 3), eval_views=3,
+        views=(2, 3), eval_views=3, photometric=PhotometricJitter(),
         loop=LoopConfig(steps=2, batch_size=1, eval_every=0, ckpt_every=0, log_every=1),
         optim=OptimConfig(lr=1e-3, warmup_steps=1),
     ),
@@ -41,6 +42,9 @@ PRESETS = {
 
 PRESETS["dpt"] = {**PRESETS["tiny"], "model": GeometryNetConfig(dense_head="dpt")}
 """The dense-head experiment: tiny with the DPT-style decoder (warm-start the rest from tiny's weights)."""
+PRESETS["jitter"] = {**PRESETS["tiny"], "photometric": PhotometricJitter()}
+"""The domain-gap experiment: tiny with per-frame photometric jitter of the training views (real photos
+are where the net is weakest); compare on worlds and on ../shared/data before switching the default."""
 
 CAMERA_LOSS_WEIGHT = 5.0
 """VGGT's weight of the camera loss against the depth and point losses (each weighted 1)."""
@@ -88,7 +92,7 @@ def depth_delta_accuracy(pred: Tensor, gt: Tensor, valid: Tensor, threshold: flo
 class GeometryStage(WorldClipStage):
     name = "geometry"
     presets = PRESETS
-    stage_data_keys = ("views", "eval_views")
+    stage_data_keys = ("views", "eval_views", "photometric")
 
     def build_model(self, cfg: TrainConfig) -> nn.Module:
         return GeometryNet(from_dict(GeometryNetConfig, cfg.model))
@@ -115,7 +119,11 @@ class GeometryStage(WorldClipStage):
             picks = [torch.randperm(it["rgb"].shape[0], generator=g)[:views].to(device) for it in items]
             batch = {k: torch.stack([it[k][p] for it, p in zip(items, picks)]) for k in ("rgb", "depth", "mask")}
             batch["cameras"] = Cameras.stack([it["cameras"][p] for it, p in zip(items, picks)])
-        return normalized_targets(batch["rgb"], batch["depth"], batch["mask"], batch["cameras"])
+        targets = normalized_targets(batch["rgb"], batch["depth"], batch["mask"], batch["cameras"])
+        if cfg.data.get("photometric"):  # configs saved before the option lack the key: no jitter
+            jitter = from_dict(PhotometricJitter, cfg.data["photometric"])
+            targets["images"] = jitter_frames(targets["images"], jitter, g)
+        return targets
 
     def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
         out = model(batch["images"])
