@@ -232,17 +232,15 @@ class Cameras:
 
     # ---------------------------------------------------------------- world-space edits
     def transform_world(self, T: Tensor) -> "Cameras":
-        """Express the cameras in a new world frame: ``x_new = T @ x_old`` for a rigid ``T [4,4]``."""
+        """Express the cameras in a new world frame: ``x_new = T @ x_old`` for a rigid ``T [4,4]``
+        (or ``[..., 4, 4]`` broadcasting against the batch: one frame per sequence)."""
         T = _as_tensor(T, dtype=self.dtype).to(self.device)
         return Cameras(self.K, self.w2c @ invert_rigid(T), self.width, self.height)
 
-    def relative_to_first(self) -> "Cameras":
-        """Re-express along the first batch dim so that frame 0 has the identity pose.
-
-        For a batch ``[B, T]`` use ``cams.relative_to(index)`` per sequence; here the first
-        batch dim is the frame axis.
-        """
-        return self.transform_world(self.w2c[0])
+    def relative_to_first(self, frame_dim: int = 0) -> "Cameras":
+        """Re-express so that frame 0 along batch dim ``frame_dim`` has the identity pose: for a batch
+        ``[B, T]`` of sequences, ``frame_dim=1`` gives each sequence its own first frame."""
+        return self.transform_world(self.w2c.narrow(frame_dim, 0, 1))
 
     def scale_world(self, scale: float | Tensor) -> "Cameras":
         """Scale the world by ``scale`` (translations scale, rotations and K do not)."""

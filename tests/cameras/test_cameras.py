@@ -78,6 +78,14 @@ def test_relative_to_first_and_world_transform_preserve_relative_poses():
         assert torch.allclose(a, b, atol=1e-12)
 
 
+def test_relative_to_first_along_the_frame_dim_of_a_batch_of_sequences():
+    seqs = [random_cameras(3, seed=s) for s in (1, 2)]
+    batch = Cameras.stack(seqs)  # [2, 3]
+    rel = batch.relative_to_first(frame_dim=1)
+    for b, seq in enumerate(seqs):  # each sequence against its own first frame, as one at a time
+        assert torch.allclose(rel.w2c[b], seq.relative_to_first().w2c, atol=1e-12)
+
+
 def test_scale_normalisation_scales_depth():
     cams = random_cameras(2)
     depth = torch.full((2, 96, 128), 3.0, dtype=torch.float64)

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from genscene.cameras.cameras import Cameras, invert_rigid
+from genscene.cameras.cameras import Cameras
 from genscene.cameras.formats.vggt import cameras_to_pose_encoding, pose_encoding_to_cameras
 from genscene.geometry.projection import unproject_depth
 from genscene.models.geometry import GeometryNet, GeometryNetConfig
@@ -60,8 +60,7 @@ def normalized_targets(rgb: Tensor, depth: Tensor, mask: Tensor, cameras: Camera
     scales ``[B]``.
     Batched throughout (no per-sample loop, no host sync): a batch costs about as many GPU launches as one sample.
     """
-    w2c = cameras.w2c
-    rel = Cameras(cameras.K, w2c @ invert_rigid(w2c[:, :1]), cameras.width, cameras.height)
+    rel = cameras.relative_to_first(frame_dim=1)
     valid = mask & (depth > 0)
     # far background (ground planes to the horizon) is not supervised, as VGGT drops far depth;
     # a sample with no valid pixel has a nan median and stays all invalid
@@ -71,9 +70,7 @@ def normalized_targets(rgb: Tensor, depth: Tensor, mask: Tensor, cameras: Camera
     count = valid.sum((1, 2, 3))
     dist_sum = torch.where(valid, points.norm(dim=-1), 0).sum((1, 2, 3))
     scale = torch.where(count > 0, dist_sum / count.clamp_min(1), torch.ones_like(dist_sum))  # [B]
-    scaled_w2c = rel.w2c.clone()
-    scaled_w2c[..., :3, 3] /= scale[:, None, None]
-    scaled = Cameras(rel.K, scaled_w2c, rel.width, rel.height)
+    scaled = rel.scale_world(1 / scale[:, None, None])  # [B, 1, 1] against translations [B, S, 3]
     # finite everywhere: the bank stores depth in fp16, where the far background may overflow to inf
     depth = torch.where(valid, depth / scale[:, None, None, None], 0)
     points = torch.where(valid[..., None], points / scale[:, None, None, None, None], 0)
