@@ -1,4 +1,4 @@
-"""The committed tiny models on held-out worlds (and real photos), beside simple baselines.
+"""The committed tiny models on held-out test worlds (and real photos), beside simple baselines.
 
     python benchmarks/bench_models.py --worlds 16 --out benchmarks/results/models.md
 
@@ -8,6 +8,9 @@ baseline (each frame resized to hold as many values as its latent and back). Rea
 ``../shared/data`` go through the first-frame path when the folder is present. Geometry: AUC@30,
 RRA@30, RTA@30, depth delta<1.25 (all valid pixels and the more confident half) and Chamfer after
 Umeyama, at 1 to 16 views of the same clips. CPU latency of one call each.
+
+This is a final report: it reads the test split from ``REPORT_START`` (``genscene.worlds.seeds``),
+worlds that no run evaluated on and no checkpoint or preset was chosen on.
 """
 
 from __future__ import annotations
@@ -22,15 +25,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from genscene.eval.geometry_eval import evaluate_geometry
 from genscene.eval.image_metrics import psnr
 from genscene.eval.real_data import real_photos
+from genscene.eval.report import emit
+from genscene.eval.vae_eval import evaluate_vae
 from genscene.models.geometry import GeometryNet
 from genscene.models.vae import VideoVAE
 from genscene.train.stages.geometry import GeometryStage
 from genscene.train.stages.vae import VAEStage
 from genscene.weights import found_checkpoints
-
-from report import emit
+from genscene.worlds.seeds import REPORT_START
 
 
 def same_numbers_baseline(frames: Tensor, values: int) -> Tensor:
@@ -41,19 +46,19 @@ def same_numbers_baseline(frames: Tensor, values: int) -> Tensor:
     return F.interpolate(small, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
 
 
-def vae_baseline(stage: VAEStage, cfg, vae: VideoVAE, device: torch.device) -> dict[str, float]:
+def vae_baseline(clips: list[dict], size: int, vae: VideoVAE) -> dict[str, float]:
     """PSNR of the bicubic baseline at the VAE's rate: a first frame gets one latent frame of numbers,
     each later frame a quarter of one."""
-    latent_values = vae.vae.config.z_dim * (cfg.data["size"] // vae.spatial_factor) ** 2
+    latent_values = vae.vae.config.z_dim * (size // vae.spatial_factor) ** 2
     video, first = [], []
-    for item in stage.clips(cfg, device).eval_items():
+    for item in clips:
         rgb = item["rgb"]  # [T, 3, H, W]
         rest = same_numbers_baseline(rgb[1:], latent_values // vae.temporal_factor)
         recon = torch.cat([same_numbers_baseline(rgb[:1], latent_values), rest])
         video.append(psnr(recon, rgb).mean())
         first.append(psnr(recon[:1], rgb[:1]).mean())
     metrics = {"psnr_video": float(torch.stack(video).mean()), "psnr_first_frame": float(torch.stack(first).mean())}
-    photos = real_photos(cfg.data["size"])
+    photos = real_photos(size)
     if photos is not None:
         metrics["psnr_real_photos"] = float(psnr(same_numbers_baseline(photos, latent_values), photos).mean())
     return metrics
@@ -73,23 +78,25 @@ def timed(fn, repeats: int = 3) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--worlds", type=int, default=16, help="held-out worlds (test split, families in turn)")
+    ap.add_argument("--worlds", type=int, default=16, help="test worlds from REPORT_START, families in turn")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", type=Path, default=None, help="also write the tables here (markdown)")
     args = ap.parse_args()
     device = torch.device(args.device)
     found = found_checkpoints()
-    lines = [f"# Committed tiny models on {args.worlds} held-out worlds ({platform.processor() or platform.machine()}, "
+    lines = [f"# Committed tiny models on {args.worlds} held-out test worlds ({platform.processor() or platform.machine()}, "
              f"{torch.get_num_threads()} threads, torch {torch.__version__})", "",
-             f"`python benchmarks/bench_models.py --worlds {args.worlds}`", ""]
+             f"`python benchmarks/bench_models.py --worlds {args.worlds}`", "",
+             f"Test seeds {REPORT_START} to {REPORT_START + args.worlds - 1} of the test split: no run evaluated on them "
+             "and nothing was chosen on them.", ""]
     with torch.no_grad():
         vstage = VAEStage()
         vcfg = vstage.config("tiny")
-        vcfg.data["eval_worlds"] = args.worlds
+        vclips = list(vstage.clips(vcfg, device).eval_items(split="test", count=args.worlds))
         vae = VideoVAE.from_pretrained(found["vae"]).to(device).eval()
-        ours = vstage.evaluate(vae, vcfg, device)
-        base = vae_baseline(vstage, vcfg, vae, device)
-        clip = next(iter(vstage.clips(vcfg, device).eval_items()))["rgb"][None]
+        ours = evaluate_vae(vae, vclips, vcfg.data.size)
+        base = vae_baseline(vclips, vcfg.data.size, vae)
+        clip = vclips[0]["rgb"][None]
         t_vae = timed(lambda: vae.decode(vae.encode(clip)))
         real, real_base = (f"{m['psnr_real_photos']:.2f}" if "psnr_real_photos" in m else "n/a (no ../shared/data)"
                            for m in (ours, base))
@@ -106,16 +113,16 @@ def main() -> None:
 
         gstage = GeometryStage()
         gcfg = gstage.config("tiny")
-        gcfg.data["eval_worlds"] = args.worlds
         net = GeometryNet.from_pretrained(found["geometry"]).to(device).eval()
-        clips = list(gstage.clips(gcfg, device).eval_items())  # rendered once, scored at every view count
-        eval_views = gcfg.data["eval_views"]
+        # rendered once, scored at every view count
+        clips = list(gstage.clips(gcfg, device).eval_items(split="test", count=args.worlds))
+        eval_views = gcfg.data.eval_views
         lines += [f"## Geometry network (128 px; trained on 2-8 views, evaluated on {eval_views})", "",
                   "| views | AUC@30 | RRA@30 | RTA@30 | depth delta<1.25 | delta, confident half | "
                   "Chamfer (normalised scale, after Umeyama) | CPU forward s |",
                   "|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for n in VIEW_COUNTS:
-            geo = gstage.evaluate_clips(net, clips, n)
+            geo = evaluate_geometry(net, clips, n)
             views = torch.rand(1, n, 3, 128, 128, device=device)
             pose = (f"{geo['auc@30']:.1f} | {geo['rra@30']:.1f} | {geo['rta@30']:.1f}" if n > 1 else "n/a | n/a | n/a")
             bold = "**" if n == eval_views else ""

@@ -6,8 +6,9 @@
 Per dataset and method: views given, views registered, AUC@30 / RRA@30 / RTA@30 against GT cameras
 over all view pairs (a pair with an unregistered view counts as 180 degrees: a failure), Chamfer
 (accuracy / completeness) after Umeyama on correspondences where GT geometry exists (held-out
-worlds only), and wall time on this machine. Details of each metric: ``reconstruct_metrics.py``;
-of the baseline: ``colmap_baseline.py``; of the datasets: ``reconstruct_datasets.py``.
+worlds only), and wall time on this machine. Details of each metric: ``genscene.eval.reconstruct_protocol``;
+of the baseline: ``genscene.pipelines.colmap_poses``; of the datasets: ``genscene.data.multiview`` and
+``genscene.data.world_cases``.
 
 genscene sees every view resized to long side ``--size``; its point cloud for Chamfer is its
 predicted depth unprojected with its predicted cameras (what the scene folder holds). COLMAP sees
@@ -29,12 +30,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from colmap_baseline import ColmapConfig, run_colmap
-from reconstruct_datasets import REAL_DATASETS, BenchCase, held_out_worlds
-from reconstruct_metrics import GtFrame, chamfer_pixel_aligned, chamfer_sparse, pose_metrics_with_failures
-
+from genscene.data.multiview import REAL_DATASETS, MultiViewCase
+from genscene.data.world_cases import held_out_worlds
 from genscene.errors import InputError
+from genscene.eval.reconstruct_protocol import (
+    GtFrame,
+    chamfer_pixel_aligned,
+    chamfer_sparse,
+    pose_metrics_with_failures,
+)
 from genscene.geometry.projection import unproject_depth
+from genscene.pipelines.colmap_poses import ColmapConfig, run_colmap
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -57,7 +63,7 @@ class Row:
 
 @dataclass
 class GtCloud:
-    """Normalised GT geometry of one case (see :class:`reconstruct_metrics.GtFrame`)."""
+    """Normalised GT geometry of one case (see :class:`genscene.eval.reconstruct_protocol.GtFrame`)."""
 
     frame: GtFrame
     cloud: Tensor  # [M, 3] valid GT points at the network size, normalised
@@ -74,8 +80,12 @@ def resize_long_side(images: list[Tensor], long_side: int) -> list[Tensor]:
             for im in images]
 
 
-def run_genscene(case: BenchCase, model, size: int, gt: GtCloud | None, max_points: int) -> Row:
-    from genscene.pipelines.reconstruct import ReconstructConfig, prepare_views, reconstruct
+def run_genscene(case: MultiViewCase, model, size: int, gt: GtCloud | None, max_points: int) -> Row:
+    from genscene.pipelines.reconstruct import (
+        ReconstructConfig,
+        prepare_views,
+        reconstruct,
+    )
 
     row = Row(case.name, "genscene", len(case.images))
     views = prepare_views(case.images, size, model.config.patch_size)  # [S, 3, H, W]
@@ -93,7 +103,7 @@ def run_genscene(case: BenchCase, model, size: int, gt: GtCloud | None, max_poin
     return row
 
 
-def run_pycolmap(case: BenchCase, colmap_size: int, gt: GtCloud | None, max_points: int, seed: int) -> Row:
+def run_pycolmap(case: MultiViewCase, colmap_size: int, gt: GtCloud | None, max_points: int, seed: int) -> Row:
     row = Row(case.name, "pycolmap", len(case.images))
     images = resize_long_side(case.images, colmap_size)
     h, w = images[0].shape[-2:]
@@ -110,7 +120,7 @@ def run_pycolmap(case: BenchCase, colmap_size: int, gt: GtCloud | None, max_poin
     return row
 
 
-def gt_cloud(case: BenchCase, size: int, patch: int) -> GtCloud | None:
+def gt_cloud(case: MultiViewCase, size: int, patch: int) -> GtCloud | None:
     """The case's normalised GT cloud at the network size, or ``None`` without GT geometry."""
     from genscene.pipelines.reconstruct import network_size
 
@@ -122,7 +132,7 @@ def gt_cloud(case: BenchCase, size: int, patch: int) -> GtCloud | None:
     return GtCloud(frame, frame.apply(points[mask]))
 
 
-def cases(args) -> list[BenchCase]:
+def cases(args) -> list[MultiViewCase]:
     out = []
     for name in args.datasets:
         case = REAL_DATASETS[name](args.data)
@@ -180,8 +190,8 @@ def quiet_colmap() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from genscene.atomic import atomic_path
     from genscene.commands.reconstruct import resolve_weights
-    from genscene.io.atomic import atomic_path
     from genscene.models.geometry import GeometryNet
 
     args = parse_args(argv)
@@ -200,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         model(torch.zeros(1, 2, 3, 4 * patch, 4 * patch, device=args.device))
     rows: list[Row] = []
 
-    def bench(case: BenchCase) -> None:
+    def bench(case: MultiViewCase) -> None:
         gt = gt_cloud(case, args.size, patch)
         rows.append(run_genscene(case, model, args.size, gt, args.max_points))
         rows.append(run_pycolmap(case, args.colmap_size, gt, args.max_points, args.seed))

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import torch
 
+from genscene.eval.report import emit
 from genscene.train.loop import Trainer
 from genscene.train.stages import get_stage
-
-from report import emit
 
 
 def time_steps(stage_name: str, preset: str, batch: int, steps: int, warmup: int,
@@ -29,7 +28,7 @@ def time_steps(stage_name: str, preset: str, batch: int, steps: int, warmup: int
     cfg = stage.config(preset)
     cfg.loop.batch_size = batch
     cfg.loop.compile = compile
-    cfg.data["train_pool"], cfg.data["bank_paths"] = 2, 2  # a small bank: the step, not the bank, is measured
+    cfg.data.train_pool, cfg.data.bank_paths = 2, 2  # a small bank: the step, not the bank, is measured
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(stage, cfg, Path(out))
         stage.prepare(cfg, trainer.acc.device)

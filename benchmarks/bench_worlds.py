@@ -21,12 +21,11 @@ from pathlib import Path
 import torch
 
 from genscene.cameras.cameras import Cameras
+from genscene.eval.report import emit
 from genscene.worlds import FAMILIES, make_world
 from genscene.worlds.camera_paths import PathError, sample_camera_path
 from genscene.worlds.compiled import compile_world
 from genscene.worlds.render import optical_flow, render
-
-from report import emit
 
 
 def _photos_available() -> bool:

@@ -12,8 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from report import emit
-
+from genscene.eval.report import emit
 from genscene.train.loop import run_summary
 
 

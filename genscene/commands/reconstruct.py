@@ -57,6 +57,6 @@ def reconstruct(
     scene.meta = build_meta(inputs={"files": [str(p) for p in inputs], "views": names, "weights": str(ckpt)},
                             timings={**scene.meta.pop("timings_s"), "total": round(time.perf_counter() - t0, 3)},
                             **scene.meta)
-    write_scene(out, scene, colmap=True, overwrite=overwrite)
-    preview_png(scene, out / "preview.png")
+    write_scene(out, scene, colmap=True, overwrite=overwrite,
+                extras={"preview.png": lambda path: preview_png(scene, path)})
     typer.echo(f"wrote {out} ({scene.num_frames} views, {len(scene.points[0])} points)")

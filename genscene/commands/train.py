@@ -1,4 +1,4 @@
-"""``genscene train STAGE --preset tiny [--resume] [--out DIR]``."""
+"""``genscene train STAGE --preset tiny [--resume] [--out DIR] [--set FIELD=VALUE ...]``."""
 
 from __future__ import annotations
 
@@ -24,13 +24,21 @@ def train(
     warmup_steps: int = typer.Option(-1, help="Override the preset's warm-up steps (-1 keeps it; a warm start "
                                               "from trained weights needs few)."),
     compile: str = typer.Option("", help="torch.compile backend to train through, e.g. inductor ('' keeps eager)."),
+    set_: list[str] = typer.Option([], "--set", help="Override any config field, typed by the field: "
+                                   "--set data.eval_worlds=32 --set model.dense_head=dpt (JSON values; repeatable)."),
 ) -> None:
     """Train one stage on procedural worlds, evaluate on held-out worlds, write checkpoint + metrics."""
+    from genscene.config_io import ConfigError, apply_override
     from genscene.train.loop import Trainer
     from genscene.train.stages import get_stage
 
     st = get_stage(stage)
     cfg = st.config(preset)
+    for text in set_:
+        try:
+            apply_override(cfg, text)
+        except ConfigError as err:
+            raise InputError("--set", str(err)) from None
     if steps:
         cfg.loop.steps = steps
     if batch_size < 0 or lr < 0:

@@ -98,7 +98,7 @@ def preview(
     _check_positive("--columns", columns)
     from PIL import Image
 
-    from genscene.io.atomic import atomic_path
+    from genscene.atomic import atomic_path
     from genscene.worlds.preview import render_contact_sheet
 
     sheet = render_contact_sheet(fams, seed_list, res, columns=columns, device=_device(device))

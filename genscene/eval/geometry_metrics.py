@@ -144,3 +144,14 @@ def _xyz(points: PointCloud | Tensor, name: str) -> Tensor:
     if xyz.ndim != 2 or xyz.shape[-1] != 3:
         raise ValueError(f"geometry_metrics: {name} must be [N, 3], got {tuple(xyz.shape)}")
     return xyz
+
+
+def depth_delta_accuracy(pred: Tensor, gt: Tensor, valid: Tensor, threshold: float = 1.25) -> float:
+    """Fraction of valid pixels with ``max(p/g, g/p) < threshold`` after one median scale per sample.
+
+    Args: ``pred``, ``gt`` depth of any shape (e.g. ``[S, H, W]``), ``valid`` a bool mask of that shape.
+    """
+    p, g = pred[valid], gt[valid]
+    s = torch.median(g / p.clamp_min(1e-8))
+    ratio = torch.maximum(s * p / g, g / (s * p).clamp_min(1e-8))
+    return float((ratio < threshold).double().mean())

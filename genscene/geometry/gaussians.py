@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields
 import torch
 from torch import Tensor
 
+from genscene.rotations import quat_to_rotmat
+
 
 @dataclass
 class Gaussians:
@@ -78,38 +80,3 @@ class Gaussians:
         R = quat_to_rotmat(self.quats)
         M = R * self.scales.unsqueeze(-2)
         return M @ M.transpose(-1, -2)
-
-
-def quat_to_rotmat(q: Tensor) -> Tensor:
-    """Rotation matrices ``[..., 3, 3]`` from quaternions ``[..., 4]`` (w, x, y, z), normalised first."""
-    w, x, y, z = torch.nn.functional.normalize(q, dim=-1).unbind(-1)
-    return torch.stack(
-        [
-            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-        ],
-        dim=-1,
-    ).reshape(*q.shape[:-1], 3, 3)
-
-
-def rotmat_to_quat(R: Tensor) -> Tensor:
-    """Rotation matrices ``[..., 3, 3]`` -> unit quaternions (w, x, y, z) with ``w >= 0``.
-
-    Uses the largest of the four candidate denominators (Shepperd's method) for stability.
-    """
-    m = R
-    m00, m01, m02 = m[..., 0, 0], m[..., 0, 1], m[..., 0, 2]
-    m10, m11, m12 = m[..., 1, 0], m[..., 1, 1], m[..., 1, 2]
-    m20, m21, m22 = m[..., 2, 0], m[..., 2, 1], m[..., 2, 2]
-    diag = torch.stack([1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], -1)
-    cand = torch.stack([  # [..., 4, 4]: row i is 4 q_i q, so any row with a large q_i gives q
-        torch.stack([diag[..., 0], m21 - m12, m02 - m20, m10 - m01], -1),
-        torch.stack([m21 - m12, diag[..., 1], m01 + m10, m02 + m20], -1),
-        torch.stack([m02 - m20, m01 + m10, diag[..., 2], m12 + m21], -1),
-        torch.stack([m10 - m01, m02 + m20, m12 + m21, diag[..., 3]], -1),
-    ], -2)
-    best = diag.argmax(-1)
-    q = torch.gather(cand, -2, best[..., None, None].expand(*best.shape, 1, 4)).squeeze(-2)
-    q = torch.nn.functional.normalize(q, dim=-1)
-    return torch.where(q[..., :1] < 0, -q, q)

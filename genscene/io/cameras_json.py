@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from genscene.atomic import atomic_write_json
 from genscene.cameras.cameras import Cameras
 from genscene.cameras.formats._common import (
     as_array,
     as_size,
-    atomic_write_json,
     check_bottom_row,
     check_intrinsics,
     check_rotation,

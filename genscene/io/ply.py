@@ -1,7 +1,7 @@
 """PLY files: coloured point clouds and 3D Gaussians in the INRIA 3DGS layout (DESIGN §3).
 
 Both are binary little-endian PLY with one ``vertex`` element of float32 properties (colours of
-point clouds as uchar). Writing goes through :func:`genscene.io.atomic.atomic_path`; reading
+point clouds as uchar). Writing goes through :func:`genscene.atomic.atomic_path`; reading
 validates and raises :class:`~genscene.errors.InputError` naming the file and the property.
 
 Gaussians on disk hold pre-activation values, exactly as the INRIA code writes them::
@@ -23,9 +23,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from genscene.atomic import atomic_path
 from genscene.errors import InputError, existing_file
 from genscene.geometry.gaussians import Gaussians
-from genscene.io.atomic import atomic_path
 
 SH_C0 = 0.28209479177387814
 """Degree-0 real spherical harmonic, ``1 / (2 sqrt(pi))``."""

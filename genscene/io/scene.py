@@ -23,17 +23,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import Tensor
 
+from genscene.atomic import atomic_path
 from genscene.cameras.cameras import Cameras
 from genscene.cameras.formats._common import as_number, read_json
 from genscene.errors import InputError
 from genscene.geometry.gaussians import Gaussians
 from genscene.io import depth as depth_io
-from genscene.io.atomic import atomic_path
 from genscene.io.cameras_json import load_cameras_json, save_cameras_json
 from genscene.io.images import read_image, write_rgb8
 from genscene.io.meta import collect_versions, peak_memory, to_jsonable
@@ -107,12 +107,15 @@ def frame_name(index: int, suffix: str = ".png") -> str:
 
 
 # ------------------------------------------------------------------------------------ writing
-def write_scene(path: str | Path, scene: Scene, colmap: bool = False, overwrite: bool = False) -> Path:
+def write_scene(path: str | Path, scene: Scene, colmap: bool = False, overwrite: bool = False,
+                extras: Mapping[str, Callable[[Path], None]] | None = None) -> Path:
     """Write ``scene`` as a scene folder at ``path`` (atomically) and return ``path``.
 
     Args:
         colmap: also write a COLMAP text model in ``sparse/0`` (image names relative to ``frames/``).
         overwrite: replace an existing folder (only once the new one is complete).
+        extras: more files of the folder, ``{name: writer}``; each writer gets the file's path inside
+            the temporary folder, so a failure or a kill while writing it leaves no scene behind.
 
     Raises:
         InputError: ``path`` exists and ``overwrite`` is False, or it is not a folder.
@@ -135,6 +138,8 @@ def write_scene(path: str | Path, scene: Scene, colmap: bool = False, overwrite:
             write_points_ply(tmp / "points.ply", *scene.points)
         if scene.gaussians is not None:
             write_gaussians_ply(tmp / "gaussians.ply", scene.gaussians)
+        for name, write in (extras or {}).items():
+            write(tmp / name)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return path
 

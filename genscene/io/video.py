@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from genscene.atomic import atomic_path
 from genscene.errors import InputError, existing_file
-from genscene.io.atomic import atomic_path
 
 
 @dataclass

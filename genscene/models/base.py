@@ -10,9 +10,9 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from genscene.atomic import atomic_path
+from genscene.config_io import ConfigError, from_dict, to_dict
 from genscene.errors import InputError
-from genscene.io.atomic import atomic_path
-from genscene.train.config import from_dict, to_dict
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -56,7 +56,7 @@ class PretrainedModel(nn.Module):
             raise InputError(cfg_file, f"holds a {meta.get('class')!r}, not a {cls.__name__}", field="class")
         try:
             config = from_dict(cls.config_class, meta.get("config", {}))
-        except (KeyError, TypeError) as err:
+        except ConfigError as err:
             raise InputError(cfg_file, str(err), field="config") from None
         model = cls(config)
         state = load_file(weights, device=str(map_location))

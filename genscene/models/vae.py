@@ -68,7 +68,7 @@ class VideoVAE(nn.Module):
         """diffusers layout, written atomically; ``dtype`` (e.g. fp16) shrinks the shipped file."""
         import copy
 
-        from genscene.io.atomic import atomic_path
+        from genscene.atomic import atomic_path
 
         vae = self.vae if dtype is None else copy.deepcopy(self.vae).to(dtype)
         with atomic_path(Path(path), directory=True) as tmp:
@@ -103,7 +103,7 @@ class VideoVAE(nn.Module):
         return dist.sample(generator) if sample else dist.mode()
 
     def decode(self, latents: Tensor) -> Tensor:
-        """Latents ``[B, C, T', h, w]`` -> frames ``[B, T, 3, H, W]`` (unclamped; about [0, 1])."""
+        """Latents ``[B, C, T', h, w]`` -> frames ``[B, T, 3, H, W]`` (in [0, 1]: the Wan decoder clamps)."""
         x = self.vae.decode(latents).sample  # [B, 3, T, H, W] in about [-1, 1]
         return (x.permute(0, 2, 1, 3, 4) + 1) / 2
 

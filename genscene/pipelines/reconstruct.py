@@ -109,7 +109,7 @@ def preview_png(scene: Scene, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from genscene.io.atomic import atomic_path
+    from genscene.atomic import atomic_path
 
     n = min(scene.num_frames, 8)
     fig, axes = plt.subplots(3, n + 1, figsize=(2.2 * (n + 1), 6.6), squeeze=False)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from genscene.geometry.gaussians import Gaussians, rotmat_to_quat
+from genscene.rotations import rotmat_to_quat
+from genscene.geometry.gaussians import Gaussians
 
 
 def prune_by_opacity(

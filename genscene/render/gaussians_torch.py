@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
-from genscene.geometry.gaussians import quat_to_rotmat
+from genscene.rotations import quat_to_rotmat
 
 ALPHA_THRESHOLD = 1.0 / 255.0
 """Alphas below this are skipped (gsplat's ``ALPHA_THRESHOLD``)."""

@@ -154,7 +154,7 @@ def cached_clip_bank(cache_dir: str | Path, jobs: list[tuple[str, int]], device:
 
     from safetensors.torch import load_file, save_file
 
-    from genscene.io.atomic import atomic_path
+    from genscene.atomic import atomic_path
 
     spec = json.dumps({"jobs": jobs, **{k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()
                                         if k != "workers"}}, sort_keys=True)

@@ -1,9 +1,7 @@
-"""Typed training configs shared by every stage, and plain-dict conversion for saving them."""
+"""Typed training configs shared by every stage (plain-dict conversion lives in :mod:`genscene.config_io`)."""
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +53,8 @@ class LoopConfig:
 
 @dataclass
 class TrainConfig:
-    """Everything one stage's run needs besides the stage-specific model/data configs."""
+    """Everything one stage's run needs. Each stage subclasses it to type ``model`` and ``data`` with its
+    own config dataclasses (e.g. :class:`~genscene.train.stages.geometry.GeometryTrainConfig`)."""
 
     stage: str = ""
     """Stage name (vae, geometry, ...)."""
@@ -65,39 +64,7 @@ class TrainConfig:
     """The shared loop settings."""
     optim: OptimConfig = field(default_factory=OptimConfig)
     """Optimiser and schedule."""
-    model: dict[str, Any] = field(default_factory=dict)
-    """Model constructor arguments (the model class saves these as its own config)."""
-    data: dict[str, Any] = field(default_factory=dict)
-    """Stage-specific data settings (resolution, frames, families ...)."""
-
-
-def to_dict(cfg: Any) -> Any:
-    """Dataclasses -> nested plain dicts/lists (JSON-ready)."""
-    if dataclasses.is_dataclass(cfg):
-        return {f.name: to_dict(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
-    if isinstance(cfg, (list, tuple)):
-        return [to_dict(v) for v in cfg]
-    if isinstance(cfg, dict):
-        return {k: to_dict(v) for k, v in cfg.items()}
-    return cfg
-
-
-def from_dict(cls: type, data: dict[str, Any]) -> Any:
-    """Build dataclass ``cls`` from a plain dict, recursing into dataclass fields.
-
-    Unknown keys are an error (a typo in a config must not be ignored).
-    """
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
-    if unknown:
-        raise KeyError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
-    kwargs = {}
-    for name, value in data.items():
-        hint = hints[name]
-        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
-            value = from_dict(hint, value)
-        elif typing.get_origin(hint) is tuple and isinstance(value, list):
-            value = tuple(value)
-        kwargs[name] = value
-    return cls(**kwargs)
+    model: Any = None
+    """Model config (a stage's subclass types it; the model class saves it as its own config)."""
+    data: Any = None
+    """Stage data settings (a stage's subclass types it: resolution, frames, families ...)."""

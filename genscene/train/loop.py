@@ -8,14 +8,20 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from genscene.atomic import atomic_write_json
+from genscene.config_io import to_dict
 from genscene.io.meta import to_jsonable
-from genscene.train.checkpoint import load_training_state, save_training_state, warm_start
-from genscene.train.config import TrainConfig, to_dict
+from genscene.train.checkpoint import (
+    load_training_state,
+    save_training_state,
+    warm_start,
+)
+from genscene.train.config import TrainConfig
 from genscene.train.ema import EMA
 from genscene.train.stage import Stage
 
@@ -83,12 +89,13 @@ class Trainer:
     """Runs ``stage`` under ``cfg`` and writes checkpoints, the exported model and metrics to ``out``."""
 
     def __init__(self, stage: Stage, cfg: TrainConfig, out: Path, resume: Path | None = None,
-                 init_from: Path | None = None):
+                 init_from: Path | None = None, clock: Callable[[], float] = time.perf_counter):
         """``resume``: a full training checkpoint (exact resume). ``init_from``: an exported model
-        folder (e.g. the committed ``weights/``) whose weights start a new optimiser run."""
+        folder (e.g. the committed ``weights/``) whose weights start a new optimiser run. ``clock``:
+        seconds, the time a budgeted run measures and fits its schedule to (tests pass a fake one)."""
         from accelerate import Accelerator, DistributedDataParallelKwargs
 
-        self.stage, self.cfg, self.out = stage, cfg, Path(out)
+        self.stage, self.cfg, self.out, self.clock = stage, cfg, Path(out), clock
         precision = cfg.loop.mixed_precision if torch.cuda.is_available() else "no"
         # a stage whose steps leave some parameters unused (the VAE's temporal layers on single frames) says so
         ddp = DistributedDataParallelKwargs(find_unused_parameters=getattr(stage, "find_unused_parameters", False))
@@ -203,7 +210,7 @@ class Trainer:
         """Set ``loop.steps`` (at most ``limit``) from the speed measured since ``speed_since`` =
         (time, step) so the run ends inside ``budget_s``; returns it."""
         cfg = self.cfg.loop
-        now = time.perf_counter()
+        now = self.clock()
         per_step = (now - speed_since[0]) / max(1, self.step - speed_since[1])
         # evaluations and the final export take time too: plan on 85% of what is left
         fit = self.step + int(0.85 * (budget_s - (now - t0)) / per_step)
@@ -241,7 +248,7 @@ class Trainer:
             t_prep = time.perf_counter()
             self.stage.prepare(self.cfg, self.acc.device)
             self.acc.print(f"{self.stage.name}: prepared in {time.perf_counter() - t_prep:.1f} s")
-        start_step, t0 = self.step, time.perf_counter()
+        start_step, t0 = self.step, self.clock()
         preset_steps, speed_since = cfg.steps, (t0, self.step)
         columns = (TextColumn(f"[bold]{self.stage.name}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TextColumn("{task.fields[loss]}"), TimeRemainingColumn())
@@ -250,13 +257,13 @@ class Trainer:
             stop = min(cfg.steps, until_step) if until_step is not None else cfg.steps
             while self.step < stop:
                 probing = time_budget_s is not None and self.step - start_step < BUDGET_PROBE_STEPS
-                if probing and time.perf_counter() - t0 > time_budget_s:
+                if probing and self.clock() - t0 > time_budget_s:
                     break  # too slow even to measure; after the probe the fitted schedule is the limit
                 logs = self.train_step()
                 done = self.step - start_step
                 if time_budget_s is not None and (done == BUDGET_PROBE_STEPS or done in BUDGET_REFIT_AT):
                     if done > BUDGET_PROBE_STEPS and speed_since[1] == start_step:
-                        speed_since = (time.perf_counter(), self.step)  # time from here on, warm-up excluded
+                        speed_since = (self.clock(), self.step)  # time from here on, warm-up excluded
                     else:
                         fitted = self._fit_steps_to_budget(time_budget_s, t0, start_step, speed_since, preset_steps)
                         stop = fitted if until_step is None else min(until_step, fitted)
@@ -268,7 +275,7 @@ class Trainer:
                     self.evaluate()
                 if cfg.ckpt_every and self.step % cfg.ckpt_every == 0 and self.step < stop:
                     self._save()
-        train_time = time.perf_counter() - t0
+        train_time = self.clock() - t0
         final = self.evaluate()
         self._save()
         metrics = {
@@ -284,8 +291,8 @@ class Trainer:
         }
         if self.acc.is_main_process:
             self.stage.export(self._eval_model(), self.out / "model")
-            (self.out / "train_config.json").write_text(json.dumps(to_dict(self.cfg), indent=1))
-            (self.out / "metrics.json").write_text(json.dumps(to_jsonable(metrics, "metrics", nonfinite="string"), indent=1))
+            atomic_write_json(self.out / "train_config.json", to_dict(self.cfg))
+            atomic_write_json(self.out / "metrics.json", to_jsonable(metrics, "metrics", nonfinite="string"))
         self.acc.wait_for_everyone()
         return metrics
 

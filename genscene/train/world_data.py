@@ -3,8 +3,9 @@
 With ``bank_paths > 0`` training clips come from a :class:`~genscene.train.clip_bank.ClipBank`
 rendered once before training; otherwise each clip is rendered on the fly (compiled worlds cached
 by ``(family, seed)``). Training draws from the ``train`` seed split only
-(``genscene.worlds.seeds`` refuses held-out seeds); evaluation asks for the held-out ``test`` split
-explicitly and always renders on the fly.
+(``genscene.worlds.seeds`` refuses held-out seeds). Periodic and final evaluation of a run score the
+``val`` split (that is what checkpoints and presets are chosen on); the reports ask for ``test``
+explicitly (:meth:`WorldClips.eval_items` with ``split="test"``). Evaluation always renders on the fly.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class WorldDataConfig:
     train_pool: int = 512
     """Distinct training worlds (first N seeds of the train split per family)."""
     eval_worlds: int = 8
-    """Held-out worlds used for evaluation (first N of the test split, families in turn)."""
+    """Validation worlds scored by a run's evaluations (first N of the ``val`` split, families in turn)."""
     cache: int = 64
     """Compiled worlds kept in memory (on-the-fly rendering)."""
     bank_paths: int = 0
@@ -164,11 +165,17 @@ class WorldClips:
         start = int(torch.randint(t - frames + 1, (1,), generator=g))
         return i, torch.arange(start, start + frames)
 
-    def eval_items(self, frames: int | None = None):
-        """The held-out evaluation clips (fixed: test-split seeds, families in turn)."""
-        from genscene.worlds.seeds import seed_range
+    def eval_items(self, frames: int | None = None, split: str = "val", count: int | None = None,
+                   start: int | None = None):
+        """Fixed held-out clips, families in turn: by default the first ``eval_worlds`` of ``val``
+        (what a run selects on). Reports pass ``split="test"``, which starts at
+        :data:`~genscene.worlds.seeds.REPORT_START` unless ``start`` says otherwise."""
+        from genscene.worlds.seeds import REPORT_START, seed_range
 
-        seeds = seed_range("test", self.cfg.eval_worlds, purpose="evaluation")
+        purpose = "report" if split == "test" else "selection"
+        if start is None:
+            start = REPORT_START if split == "test" else 0
+        seeds = seed_range(split, self.cfg.eval_worlds if count is None else count, start, purpose=purpose)
         for i, seed in enumerate(seeds):
             family = self.cfg.families[i % len(self.cfg.families)]
-            yield self.clip(family, seed, path_seed=i, frames=frames, purpose="evaluation")
+            yield self.clip(family, seed, path_seed=i, frames=frames, purpose=purpose)

@@ -95,9 +95,9 @@ class WorldDatasetConfig:
     """What a :class:`WorldClipDataset` enumerates."""
 
     split: str = "train"
-    """Seed split (:mod:`genscene.worlds.seeds`); ``test`` needs ``purpose="evaluation"``."""
+    """Seed split (:mod:`genscene.worlds.seeds`); ``val`` needs ``purpose="selection"``, ``test`` ``purpose="report"``."""
     purpose: str = "training"
-    """``training`` or ``evaluation``; training refuses held-out seeds."""
+    """``training``, ``selection`` or ``report`` (:mod:`genscene.worlds.seeds` says which may read which split)."""
     num_worlds: int = 1000
     """Worlds per family, the first of the split from ``seed_offset``."""
     seed_offset: int = 0
@@ -197,8 +197,8 @@ def write_clip(path: str | Path, clip: dict, overwrite: bool = False, fps: float
     ``gt/gt.npz`` holds normals (float16), instance and face ids (int32), edges (bool ``[T, 4, H, W]``,
     order ``edge_order``), flow / flow_valid, times, K and w2c.
     """
+    from genscene.atomic import atomic_path
     from genscene.errors import InputError
-    from genscene.io.atomic import atomic_path
     from genscene.io.scene import Scene, write_scene
 
     path = Path(path)

@@ -159,7 +159,7 @@ def to_trimesh_scene(world: World, colors: str = "texture", time: float = 0.0, d
 
 def export_world(world: World, path: str | Path, colors: str = "texture", time: float = 0.0, detail: int = 48) -> Path:
     """Write ``world`` posed at ``time`` to ``path`` (.glb, or .obj + .mtl + textures), atomically per file."""
-    from genscene.io.atomic import atomic_path
+    from genscene.atomic import atomic_path
 
     path = Path(path)
     scene = to_trimesh_scene(world, colors, time, detail)

@@ -11,8 +11,15 @@ from PIL import Image
 from scipy.spatial.transform import Rotation
 
 from genscene.cameras.formats.llff import load_llff, save_llff
-from genscene.cameras.formats.opensfm import load_opensfm, load_opensfm_points, save_opensfm
-from genscene.cameras.formats.realestate10k import load_realestate10k, save_realestate10k
+from genscene.cameras.formats.opensfm import (
+    load_opensfm,
+    load_opensfm_points,
+    save_opensfm,
+)
+from genscene.cameras.formats.realestate10k import (
+    load_realestate10k,
+    save_realestate10k,
+)
 from genscene.errors import InputError
 
 FERN = "multiview/llff_fern/poses_bounds.npy"
@@ -152,6 +159,9 @@ def test_opensfm_round_trip_brown_and_perspective(tmp_path):
     assert [c["projection_type"] for c in rec["cameras"].values()] == ["perspective"]
     xyz, rgb = load_opensfm_points(tmp_path / "r.json")
     assert xyz.shape == (2, 3) and rgb.dtype == np.uint8 and np.all(rgb == 7)
+    with pytest.raises(ValueError, match="repeat"):  # shots are keyed by name: a repeat would lose a camera
+        save_opensfm(tmp_path / "dup.json", cams, ["a", "a", "b"])
+    assert not (tmp_path / "dup.json").exists()
 
 
 def test_opensfm_malformed(tmp_path):

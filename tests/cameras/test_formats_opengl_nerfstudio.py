@@ -9,7 +9,11 @@ import pytest
 import torch
 from formats_helpers import project_cameras, random_cameras, random_rotations
 
-from genscene.cameras.formats.nerfstudio import load_transforms, read_applied_transform, save_transforms
+from genscene.cameras.formats.nerfstudio import (
+    load_transforms,
+    read_applied_transform,
+    save_transforms,
+)
 from genscene.cameras.formats.opengl import cameras_from_opengl, cameras_to_opengl
 from genscene.errors import InputError
 

@@ -2,103 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable
-
 import numpy as np
 import pytest
 import torch
+from format_round_trips import FORMATS
 from formats_helpers import project_cameras, project_pixels, temple
 
 from genscene.cameras.cameras import Cameras
-from genscene.cameras.formats import (
-    cameras_from_opengl,
-    cameras_to_opengl,
-    load_colmap,
-    load_dtu_cameras,
-    load_gen3r_cameras,
-    load_llff,
-    load_middlebury_par,
-    load_opensfm,
-    load_pose_encoding,
-    load_realestate10k,
-    load_transforms,
-    save_colmap,
-    save_dtu_cameras,
-    save_gen3r_cameras,
-    save_llff,
-    save_middlebury_par,
-    save_opensfm,
-    save_pose_encoding,
-    save_realestate10k,
-    save_transforms,
-)
 
-RoundTrip = Callable[[Path, Cameras, list[str]], tuple[Cameras, list[str] | None]]
-
-
-def _opengl(d: Path, cams: Cameras, names: list[str]):
-    np.save(d / "c2w.npy", cameras_to_opengl(cams).numpy())
-    np.save(d / "K.npy", cams.K.numpy())
-    c2w = torch.from_numpy(np.load(d / "c2w.npy"))
-    return cameras_from_opengl(c2w, torch.from_numpy(np.load(d / "K.npy")), cams.width, cams.height), None
-
-
-def _nerfstudio(d, cams, names):
-    save_transforms(d / "transforms.json", cams, names)
-    loaded, images, _ = load_transforms(d / "transforms.json")
-    return loaded, images
-
-
-def _colmap(binary: bool) -> RoundTrip:
-    def round_trip(d, cams, names):
-        save_colmap(d / "sparse", cams, names, binary=binary)
-        return load_colmap(d / "sparse")
-
-    return round_trip
-
-
-def _llff(d, cams, names):
-    save_llff(d / "poses_bounds.npy", cams, np.tile([0.1, 10.0], (len(cams), 1)))
-    return load_llff(d / "poses_bounds.npy")[0], None
-
-
-def _realestate10k(d, cams, names):
-    save_realestate10k(d / "clip.txt", cams)
-    return load_realestate10k(d / "clip.txt", cams.width, cams.height)[0], None
-
-
-def _dtu(d, cams, names):
-    save_dtu_cameras(d / "cameras.npz", cams)
-    return load_dtu_cameras(d / "cameras.npz", cams.width, cams.height)[0], None
-
-
-def _middlebury(d, cams, names):
-    save_middlebury_par(d / "x_par.txt", cams, names)
-    return load_middlebury_par(d / "x_par.txt", cams.width, cams.height)
-
-
-def _vggt(d, cams, names):
-    save_pose_encoding(d / "pose_enc.npz", cams)
-    return load_pose_encoding(d / "pose_enc.npz"), None
-
-
-def _gen3r(d, cams, names):
-    save_gen3r_cameras(d / "cameras.json", cams, relative_to_first=False)
-    return load_gen3r_cameras(d / "cameras.json"), None
-
-
-def _opensfm(d, cams, names):
-    save_opensfm(d / "reconstruction.json", cams, names)
-    return load_opensfm(d / "reconstruction.json")
-
-
-GENERAL = {  # formats that store any zero-skew K
-    "opengl": _opengl, "nerfstudio": _nerfstudio, "colmap_txt": _colmap(False), "colmap_bin": _colmap(True),
-    "realestate10k": _realestate10k, "dtu": _dtu, "middlebury": _middlebury, "gen3r": _gen3r, "opensfm": _opensfm,
-}
-# LLFF stores one focal and no principal point; VGGT's encoding stores no principal point.
-RESTRICTED = {"llff": _llff, "vggt": _vggt}
+GENERAL = {fmt: trip for fmt, (trip, single_focal, centred) in FORMATS.items()
+           if not (single_focal or centred) and fmt != "projection_matrix"}
+"""Formats that store any zero-skew K (P = K[R|t] runs in memory, not through a file)."""
+RESTRICTED = {fmt: trip for fmt, (trip, single_focal, centred) in FORMATS.items() if single_focal or centred}
+"""LLFF stores one focal and no principal point; VGGT's encoding stores no principal point."""
 
 
 def _square_centred(cams: Cameras) -> Cameras:

@@ -40,3 +40,38 @@ def test_main_turns_input_error_into_exit_2(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["error: in.ply: no vertex element"]
+
+
+def run_main(monkeypatch, capsys, *argv: str) -> tuple[int, str, str]:
+    """``genscene ARGV`` through the real entry point, in process: exit status, stdout, stderr."""
+    import pytest
+
+    from genscene.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["genscene", *argv])
+    with pytest.raises(SystemExit) as done:
+        main()
+    out = capsys.readouterr()
+    return done.value.code, out.out, out.err
+
+
+def test_main_turns_typer_usage_errors_into_one_line(monkeypatch, capsys, tmp_path):
+    cases = [
+        (("render", "x.ply", "-t", "orbit", "-o", str(tmp_path / "v.mp4"), "--fps", "0"), "'--fps'"),
+        (("render", "x.ply", "-t", "orbit", "-o", str(tmp_path / "v.mp4"), "--use", "nope"), "'--use'"),
+        (("render",), "Missing argument"),
+        (("no-such-command",), "No such command"),
+    ]
+    for argv, word in cases:
+        code, out, err = run_main(monkeypatch, capsys, *argv)
+        assert code == 2 and out == "", argv
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: genscene") and word in lines[0], (argv, err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_main_shows_help_for_a_bare_group_and_exits_0_on_success(monkeypatch, capsys):
+    code, out, err = run_main(monkeypatch, capsys, "trajectory")
+    assert code == 2 and "Usage: genscene trajectory" in out + err  # click's own convention
+    code, out, _ = run_main(monkeypatch, capsys, "trajectory", "list")
+    assert code == 0 and "orbit" in out

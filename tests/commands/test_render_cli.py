@@ -105,3 +105,27 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, argv, needle):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0]
     assert not video.exists()
+
+
+@pytest.mark.parametrize("option,value,reason", [
+    ("--fps", "0", "greater than or equal to 0.001"),
+    ("--fov", "180", "less than or equal to 179"),
+    ("--fov", "0.5", "greater than or equal to 1"),
+    ("--width", "0", "greater than or equal to 1"),
+    ("--frames", "0", "greater than or equal to 1"),
+    ("--point-size", "0", "greater than or equal to 0.01"),
+    ("--use", "mesh", "'mesh' is not one of 'auto', 'gaussians', 'points'"),
+    ("--backend", "cairo", "'cairo' is not one of 'auto', 'torch', 'gsplat'"),
+    ("--device", "tpu", "'tpu' is not one of 'auto', 'cpu', 'cuda'"),
+])
+def test_out_of_range_or_unknown_choice_is_typers_usage_error(tmp_path, option, value, reason):
+    ply = tmp_path / "blobs.ply"
+    write_gaussians_ply(ply, _blobs())
+    video = tmp_path / "never.mp4"
+    # A wide terminal keeps typer's boxed message on one line.
+    result = CliRunner().invoke(app, ["render", str(ply), "-t", "gen3c_left", "-o", str(video), option, value],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if "Invalid value" in line]
+    assert len(errors) == 1 and f"'{option}'" in errors[0] and reason in errors[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blobs.ply"]

@@ -4,7 +4,8 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from genscene.geometry.gaussians import Gaussians, quat_to_rotmat
+from genscene.geometry.gaussians import Gaussians
+from genscene.rotations import quat_to_rotmat
 
 
 def test_quaternion_matches_scipy():

@@ -13,7 +13,9 @@ from genscene.cameras.formats.vggt import pose_encoding_to_cameras
 from genscene.eval.image_metrics import psnr
 from genscene.eval.pose_metrics import relative_pose_errors, relative_pose_metrics
 from genscene.models.geometry import GeometryNet
-from genscene.train.stages.geometry import GeometryStage, depth_delta_accuracy
+from genscene.eval.geometry_eval import sample_views
+from genscene.eval.geometry_metrics import depth_delta_accuracy
+from genscene.train.stages.geometry import GeometryStage
 from genscene.weights import found_checkpoints
 
 
@@ -21,9 +23,9 @@ from genscene.weights import found_checkpoints
 def clip():
     stage = GeometryStage()
     cfg = stage.config("tiny")
-    cfg.data["eval_worlds"] = 1
-    item = next(iter(stage.clips(cfg, torch.device("cpu")).eval_items()))
-    return item, stage._sample(item, cfg.data["eval_views"])
+    # the clip the floors were measured on (test seed 0; a floor check chooses nothing)
+    item = next(iter(stage.clips(cfg, torch.device("cpu")).eval_items(split="test", count=1, start=0)))
+    return item, sample_views(item, cfg.data.eval_views)
 
 
 def test_weights_are_found_within_the_size_budget():

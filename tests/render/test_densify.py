@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from genscene.geometry.gaussians import Gaussians, quat_to_rotmat, rotmat_to_quat
+from genscene.rotations import quat_to_rotmat, rotmat_to_quat
+from genscene.geometry.gaussians import Gaussians
 from genscene.render.densify import (
     covariance_to_scales_quats,
     one_per_neighbourhood,

@@ -43,7 +43,7 @@ def test_jitter_is_deterministic_in_the_generator_and_stays_in_range():
 def test_geometry_batches_jitter_only_the_images():
     stage = GeometryStage()
     plain, jittered = stage.config("smoke"), stage.config("smoke")
-    plain.data["photometric"] = None
+    plain.data.photometric = None
     device = torch.device("cpu")
     a = stage.make_batch(plain, 0, 0, 0, device)
     b = stage.make_batch(jittered, 0, 0, 0, device)

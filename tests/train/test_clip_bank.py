@@ -48,7 +48,7 @@ def test_compiled_world_moves_every_tensor():
 
 def test_held_out_worlds_are_refused():
     with pytest.raises(HeldOutSeedError):
-        plan_world("room", seed_range("test", 1, purpose="evaluation")[0], 1, 2, 16, ("orbit",))
+        plan_world("room", seed_range("test", 1, purpose="report")[0], 1, 2, 16, ("orbit",))
 
 
 def test_cached_bank_is_rendered_once_and_loaded_identically(tmp_path):

@@ -10,7 +10,8 @@ from torch import nn
 
 from genscene.errors import InputError
 from genscene.train.checkpoint import load_training_state
-from genscene.train.config import LoopConfig, OptimConfig, TrainConfig, from_dict, to_dict
+from genscene.config_io import ConfigError, from_dict, to_dict
+from genscene.train.config import LoopConfig, OptimConfig, TrainConfig
 from genscene.train.loop import Trainer
 
 TRUE_W = torch.tensor([[1.5, -2.0, 0.5]])
@@ -95,20 +96,48 @@ def test_config_round_trip_and_typo_rejected():
     cfg = LinearStage().config("tiny")
     again = from_dict(TrainConfig, to_dict(cfg))
     assert again == cfg
-    with pytest.raises(KeyError, match="stepz"):
+    with pytest.raises(ConfigError, match="stepz"):
         from_dict(LoopConfig, {"stepz": 3})
+    with pytest.raises(ConfigError, match="loop.steps: expected an integer"):
+        from_dict(TrainConfig, {"loop": {"steps": "3"}})
+
+
+class StepClock:
+    """A fake clock that advances a fixed time per training step: the budget test measures no real time."""
+
+    def __init__(self, per_step: float):
+        self.now, self.per_step = 0.0, per_step
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def test_time_budget_shortens_the_schedule_to_fit(tmp_path):
+    from genscene.train.loop import BUDGET_PROBE_STEPS
+
     stage = LinearStage()
     cfg = stage.config("tiny")
     cfg.loop.steps = 10**7
-    trainer = Trainer(stage, cfg, tmp_path)
-    metrics = trainer.fit(time_budget_s=3.0)
-    assert 20 < metrics["steps"] < 10**7
-    assert cfg.loop.steps == metrics["steps"]  # the whole cosine schedule ran
+    clock = StepClock(per_step=0.125)
+    trainer = Trainer(stage, cfg, tmp_path, clock=clock)
+    step = trainer.train_step
+
+    def timed_step():
+        clock.now += clock.per_step
+        return step()
+
+    trainer.train_step = timed_step
+    budget = 40.0
+    metrics = trainer.fit(time_budget_s=budget)
+    # fitted once after the probe: 85% of the time left at the measured 0.125 s/step
+    probe = BUDGET_PROBE_STEPS
+    expected = probe + int(0.85 * (budget - probe * clock.per_step) / clock.per_step)
+    assert metrics["steps"] == cfg.loop.steps == expected == 275
     assert trainer.scheduler.get_last_lr()[0] == pytest.approx(cfg.optim.lr * cfg.optim.min_lr_ratio, rel=1e-6)
-    assert len(metrics["eval_curve"]) >= 2
+    spacing = expected // 4  # the probe evaluates every eval_every=3 steps, then four spaced ones, then the final
+    probe_evals = list(range(3, probe + 1, 3))
+    assert [e["step"] for e in metrics["eval_curve"]] == [*probe_evals, *range(spacing, expected, spacing), expected]
+    assert metrics["train_time_s_this_run"] == round(expected * clock.per_step, 2)
 
 
 def test_continued_run_keeps_the_lineage(tmp_path):

@@ -1,5 +1,7 @@
 """Every stage trains for two steps on tiny worlds on the CPU, evaluates, exports and reloads."""
 
+import dataclasses
+import json
 import math
 
 import pytest
@@ -50,7 +52,7 @@ def test_the_wide_vae_preset_fits_the_weight_budget_and_shares_tiny_data():
 def test_geometry_with_the_dpt_head_trains_two_steps_and_reloads(tmp_path):
     stage = get_stage("geometry")
     cfg = stage.config("smoke")
-    cfg.model["dense_head"] = "dpt"
+    cfg.model.dense_head = "dpt"
     metrics = Trainer(stage, cfg, tmp_path).fit()
     assert metrics["steps"] == 2 and all(math.isfinite(h["loss"]) for h in metrics["history"])
     reloaded = stage.load_pretrained(tmp_path / "model")
@@ -61,7 +63,8 @@ def test_the_dpt_geometry_preset_differs_from_tiny_only_in_its_dense_head():
     stage = get_stage("geometry")
     dpt, tiny = stage.config("dpt"), stage.config("tiny")
     assert dpt.data == tiny.data and dpt.loop == tiny.loop and dpt.optim == tiny.optim
-    assert {k: v for k, v in dpt.model.items() if v != tiny.model[k]} == {"dense_head": "dpt"}
+    assert dataclasses.replace(dpt.model, dense_head=tiny.model.dense_head) == tiny.model
+    assert dpt.model.dense_head == "dpt" != tiny.model.dense_head
 
 
 def test_cli_overrides_of_batch_size_and_lr_reach_the_saved_config(tmp_path):
@@ -113,3 +116,38 @@ def test_cli_rejects_an_unknown_compile_backend(tmp_path):
     bad = CliRunner().invoke(app, ["train", "geometry", "--preset", "smoke", "--compile", "warp-drive",
                                    "--out", str(tmp_path)])
     assert bad.exit_code != 0 and "--compile" in bad.output and not (tmp_path / "metrics.json").exists()
+
+
+def test_set_overrides_are_typed_and_reach_the_saved_config(tmp_path):
+    from typer.testing import CliRunner
+
+    from genscene.cli import app
+
+    args = ["train", "geometry", "--preset", "smoke", "--steps", "1", "--out", str(tmp_path),
+            "--set", "data.views=[2,2]", "--set", "model.dense_head=dpt", "--set", "data.photometric=null"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    saved = json.loads((tmp_path / "train_config.json").read_text())
+    assert saved["data"]["views"] == [2, 2] and saved["model"]["dense_head"] == "dpt"
+    assert saved["data"]["photometric"] is None
+    for bad, word in (("data.veiws=[2,2]", "veiws"), ("data.views=3", "list"), ("loop.steps=1.5", "integer"),
+                      ("data.views", "FIELD.PATH=VALUE"), ("model.dim.x=1", "no fields")):
+        out = CliRunner().invoke(app, ["train", "geometry", "--preset", "smoke", "--set", bad, "--out",
+                                       str(tmp_path / "bad")])
+        assert out.exit_code == 2 and word in out.output and "--set" in out.output, (bad, out.output)
+        assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_every_preset_is_a_typed_config_that_round_trips_through_json(name):
+    from genscene.config_io import from_dict, to_dict
+
+    stage = get_stage(name)
+    for preset in stage.presets:
+        cfg = stage.config(preset)
+        assert cfg.stage == name and cfg.preset == preset
+        assert dataclasses.is_dataclass(cfg.model) and dataclasses.is_dataclass(cfg.data)
+        again = from_dict(type(cfg), json.loads(json.dumps(to_dict(cfg))))
+        assert again == cfg
+        cfg.loop.steps += 1  # a run's change never reaches the preset
+        assert stage.config(preset).loop.steps == cfg.loop.steps - 1

@@ -7,37 +7,18 @@ rigid) and only then turned into a :class:`Cameras`. Every bad-input failure rai
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 
 from genscene.cameras.cameras import Cameras
 from genscene.errors import InputError, existing_file
-from genscene.io.atomic import atomic_path
 
 # Tolerance for "this matrix is a rotation" on values read from files (often stored as float32).
 ROTATION_TOL = 1e-4
-
-
-# -------------------------------------------------------------------- atomic writes
-def atomic_write_many(files: Mapping[Path, bytes]) -> None:
-    """Write several files so that none is half-written: all go to temp names, then are renamed."""
-    with contextlib.ExitStack() as stack:  # every rename happens only after every file was written
-        for path, data in files.items():
-            tmp = stack.enter_context(atomic_path(path))
-            tmp.write_bytes(data)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_many({Path(path): text.encode("utf-8")})
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
 
 
 # -------------------------------------------------------------------- validated reading
@@ -164,70 +145,3 @@ def require_representable(
         off = np.maximum(np.abs(K[:, 0, 2] - cameras.width / 2), np.abs(K[:, 1, 2] - cameras.height / 2))
         if np.any(off > rtol * max(cameras.width, cameras.height)):
             raise ValueError(f"{fmt}: assumes the principal point at the image centre; it is off by {off.max():.3g} px")
-
-
-# -------------------------------------------------------------------- rotations (float64 numpy)
-def quat_wxyz_to_rotmat(q: np.ndarray) -> np.ndarray:
-    """Unit quaternions ``[..., 4]`` (w, x, y, z; Hamilton) -> rotation matrices ``[..., 3, 3]``."""
-    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
-    w, x, y, z = np.moveaxis(q, -1, 0)
-    R = np.stack([
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-    ], axis=-1)
-    return R.reshape(*q.shape[:-1], 3, 3)
-
-
-def rotmat_to_quat_wxyz(R: np.ndarray) -> np.ndarray:
-    """Rotation matrices ``[..., 3, 3]`` -> unit quaternions ``[..., 4]`` (w, x, y, z) with ``w >= 0``.
-
-    Shepperd's method: build the quaternion from the largest of the four candidate pivots, which
-    keeps it accurate near 180-degree rotations.
-    """
-    R = np.asarray(R, dtype=np.float64)
-    m = R.reshape(-1, 3, 3)
-    tr = np.trace(m, axis1=1, axis2=2)
-    pivots = np.stack([tr, m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]], axis=1)
-    choice = np.argmax(pivots, axis=1)
-    q = np.empty((m.shape[0], 4))
-    for n, (Rn, c) in enumerate(zip(m, choice)):
-        if c == 0:
-            s = 2 * np.sqrt(1 + tr[n])
-            q[n] = [s / 4, (Rn[2, 1] - Rn[1, 2]) / s, (Rn[0, 2] - Rn[2, 0]) / s, (Rn[1, 0] - Rn[0, 1]) / s]
-        else:
-            i = c - 1
-            j, k = (i + 1) % 3, (i + 2) % 3
-            s = 2 * np.sqrt(max(1 + Rn[i, i] - Rn[j, j] - Rn[k, k], 0.0))
-            v = np.empty(3)
-            v[i] = s / 4
-            v[j] = (Rn[j, i] + Rn[i, j]) / s
-            v[k] = (Rn[k, i] + Rn[i, k]) / s
-            q[n] = [(Rn[k, j] - Rn[j, k]) / s, *v]
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    q[q[:, 0] < 0] *= -1
-    return q.reshape(*R.shape[:-2], 4)
-
-
-def axis_angle_to_rotmat(v: np.ndarray) -> np.ndarray:
-    """Rotation vectors ``[..., 3]`` (axis * angle, radians) -> ``[..., 3, 3]`` (Rodrigues)."""
-    v = np.asarray(v, dtype=np.float64)
-    theta = np.linalg.norm(v, axis=-1)[..., None, None]
-    Kx = np.zeros((*v.shape[:-1], 3, 3))
-    Kx[..., 0, 1], Kx[..., 0, 2] = -v[..., 2], v[..., 1]
-    Kx[..., 1, 0], Kx[..., 1, 2] = v[..., 2], -v[..., 0]
-    Kx[..., 2, 0], Kx[..., 2, 1] = -v[..., 1], v[..., 0]
-    small = theta < 1e-8
-    safe = np.where(small, 1.0, theta)
-    a = np.where(small, 1.0 - theta**2 / 6, np.sin(safe) / safe)
-    b = np.where(small, 0.5 - theta**2 / 24, (1 - np.cos(safe)) / safe**2)
-    return np.eye(3) + a * Kx + b * (Kx @ Kx)
-
-
-def rotmat_to_axis_angle(R: np.ndarray) -> np.ndarray:
-    """Rotation matrices ``[..., 3, 3]`` -> rotation vectors ``[..., 3]`` with angle in ``[0, pi]``."""
-    q = rotmat_to_quat_wxyz(R)  # w >= 0, so the angle is in [0, pi]
-    sin_half = np.linalg.norm(q[..., 1:], axis=-1, keepdims=True)
-    angle = 2 * np.arctan2(sin_half, q[..., :1])
-    scale = np.where(sin_half < 1e-12, 2.0, angle / np.where(sin_half < 1e-12, 1.0, sin_half))
-    return q[..., 1:] * scale

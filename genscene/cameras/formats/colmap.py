@@ -20,17 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
+from genscene.atomic import atomic_write_many
 from genscene.cameras.cameras import Cameras
 from genscene.cameras.formats._common import (
-    atomic_write_many,
     check_intrinsics,
     flat_numpy,
     make_cameras,
-    quat_wxyz_to_rotmat,
     require_representable,
-    rotmat_to_quat_wxyz,
 )
 from genscene.errors import InputError, existing_file
+from genscene.rotations import quat_wxyz_to_rotmat_np, rotmat_to_quat_wxyz_np
 
 # name -> (model id, number of parameters), from COLMAP's camera model list.
 CAMERA_MODELS: dict[str, tuple[int, int]] = {
@@ -76,7 +75,7 @@ def save_colmap(
     for Ki in K:
         key = (Ki[0, 0], Ki[1, 1], Ki[0, 2], Ki[1, 2])
         cam_ids.append(intrinsics.setdefault(key, len(intrinsics) + 1))
-    quats = rotmat_to_quat_wxyz(w2c[:, :3, :3])
+    quats = rotmat_to_quat_wxyz_np(w2c[:, :3, :3])
     images = [(i + 1, quats[i], w2c[i, :3, 3], cam_ids[i], image_names[i]) for i in range(K.shape[0])]
     size = (cameras.width, cameras.height)
     cams = [(cid, size, params) for params, cid in intrinsics.items()]
@@ -110,7 +109,7 @@ def load_colmap(dir: Path) -> tuple[Cameras, list[str]]:
         sizes.add(size)
         K.append(Kc)
         M = np.eye(4)
-        M[:3, :3] = quat_wxyz_to_rotmat(q)
+        M[:3, :3] = quat_wxyz_to_rotmat_np(q)
         M[:3, 3] = t
         w2c.append(M)
         names.append(name)

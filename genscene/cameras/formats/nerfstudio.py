@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from genscene.atomic import atomic_write_json
 from genscene.cameras.cameras import Cameras, invert_rigid
 from genscene.cameras.formats._common import (
     as_array,
     as_number,
     as_size,
-    atomic_write_json,
     check_rotation,
     flat_numpy,
     make_cameras,

@@ -21,21 +21,20 @@ from pathlib import Path
 
 import numpy as np
 
+from genscene.atomic import atomic_write_json
 from genscene.cameras.cameras import Cameras
 from genscene.cameras.formats._common import (
     as_array,
     as_number,
     as_size,
-    atomic_write_json,
-    axis_angle_to_rotmat,
     flat_numpy,
     make_cameras,
     read_json,
     require_key,
     require_representable,
-    rotmat_to_axis_angle,
 )
 from genscene.errors import InputError
+from genscene.rotations import rotmat_to_rotvec_np, rotvec_to_rotmat_np
 
 _BROWN_FAMILY = ("brown", "radial", "simple_radial")
 _DISTORTION_KEYS = ("k1", "k2", "k3", "p1", "p2")
@@ -66,7 +65,7 @@ def load_opensfm(path: Path, reconstruction: int = 0) -> tuple[Cameras, list[str
         trans = as_array(require_key(shot, "translation", path, f"{field}.translation"), path,
                          f"{field}.translation", (3,))
         M = np.eye(4)
-        M[:3, :3] = axis_angle_to_rotmat(rot)
+        M[:3, :3] = rotvec_to_rotmat_np(rot)
         M[:3, 3] = trans
         K.append(intrinsics[cam_key][0])
         w2c.append(M)
@@ -109,12 +108,14 @@ def save_opensfm(
     K, w2c = flat_numpy(cameras)
     if len(names) != K.shape[0]:
         raise ValueError(f"save_opensfm: {K.shape[0]} cameras but {len(names)} names")
+    if len(set(names)) != len(names):  # shots are keyed by name: a repeat would drop a camera silently
+        raise ValueError(f"save_opensfm: shot names repeat ({sorted({n for n in names if names.count(n) > 1})[:3]})")
     w, h = cameras.width, cameras.height
     s = float(max(w, h))
     cams: dict[str, dict] = {}
     keys: dict[tuple[float, ...], str] = {}
     shots = {}
-    rotations = rotmat_to_axis_angle(w2c[:, :3, :3])
+    rotations = rotmat_to_rotvec_np(w2c[:, :3, :3])
     for i, name in enumerate(names):
         params = (K[i, 0, 0], K[i, 1, 1], K[i, 0, 2], K[i, 1, 2])
         if params not in keys:

@@ -19,11 +19,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from genscene.atomic import atomic_write_many, atomic_write_text
 from genscene.cameras.cameras import Cameras, rigid_matrix
 from genscene.cameras.formats._common import (
     as_array,
-    atomic_write_many,
-    atomic_write_text,
     check_intrinsics,
     check_rotation,
     flat_numpy,

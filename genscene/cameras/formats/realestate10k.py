@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from genscene.atomic import atomic_write_text
 from genscene.cameras.cameras import Cameras
 from genscene.cameras.formats._common import (
-    atomic_write_text,
     check_intrinsics,
     check_rotation,
     flat_numpy,

@@ -21,16 +21,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from genscene.atomic import atomic_write_many
 from genscene.cameras.cameras import Cameras, intrinsics_matrix, rigid_matrix
 from genscene.cameras.formats._common import (
     as_array,
     as_size,
-    atomic_write_many,
     read_npz,
     require_representable,
 )
 from genscene.errors import InputError
-from genscene.geometry.gaussians import quat_to_rotmat, rotmat_to_quat
+from genscene.rotations import quat_to_rotmat, rotmat_to_quat
 
 
 def cameras_to_pose_encoding(cameras: Cameras, strict: bool = True) -> Tensor:

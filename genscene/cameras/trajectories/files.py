@@ -49,7 +49,7 @@ class TrajectoryFile:
 def save_trajectory_json(path: str | Path, poses: Tensor, kind: Literal["poses", "key_poses"] = "poses",
                          times: Tensor | None = None) -> Path:
     """Write ``poses [N, 4, 4]`` (c2w, OpenCV) to ``path`` atomically; returns the path."""
-    from genscene.io.atomic import atomic_path
+    from genscene.atomic import atomic_path
 
     if kind not in KINDS:
         raise ValueError(f"save_trajectory_json: kind must be one of {KINDS}, got {kind!r}")

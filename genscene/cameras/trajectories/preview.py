@@ -52,7 +52,7 @@ def draw_preview(c2w: Tensor, path: str | Path, title: str, look_at: Tensor | No
     import matplotlib.pyplot as plt
     from matplotlib import cm
 
-    from genscene.io.atomic import atomic_path
+    from genscene.atomic import atomic_path
 
     c2w = c2w.detach().to(torch.float64).cpu()
     T = c2w.shape[0]

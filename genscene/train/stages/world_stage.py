@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import torch
 
 from genscene.errors import InputError
-from genscene.train.config import TrainConfig, from_dict, to_dict
-from genscene.train.world_data import WorldClips, WorldDataConfig
+from genscene.train.config import TrainConfig
+from genscene.train.world_data import WorldClips
 
 
 class WorldClipStage:
-    """Base of a stage whose presets are ``dict(model=, data=WorldDataConfig, loop=, optim=, <extra>=)``.
+    """Base of a stage whose configs are ``TrainConfig`` subclasses with a
+    :class:`~genscene.train.world_data.WorldDataConfig` (or a subclass of it) as ``data``.
 
-    Keys named in ``stage_data_keys`` are stage settings of the data (e.g. views per sample); they
-    are saved in ``TrainConfig.data`` beside the :class:`WorldDataConfig` fields.
+    ``presets`` maps names to complete configs; :meth:`config` hands out a deep copy, so a run that
+    adjusts its config (fitted steps, CLI overrides) never changes the preset.
     """
 
     name: str
-    presets: dict[str, dict[str, Any]]
-    stage_data_keys: tuple[str, ...] = ()
+    presets: dict[str, TrainConfig]
 
     def __init__(self):
         self._clips: WorldClips | None = None
@@ -29,15 +28,11 @@ class WorldClipStage:
     def config(self, preset: str) -> TrainConfig:
         if preset not in self.presets:
             raise InputError("preset", f"{self.name} has no preset {preset!r}; known: {sorted(self.presets)}")
-        p = copy.deepcopy(self.presets[preset])  # a run adjusts its config (e.g. fitted steps); presets stay as written
-        data = {**to_dict(p["data"]), **{k: to_dict(p[k]) for k in self.stage_data_keys}}
-        return TrainConfig(stage=self.name, preset=preset, loop=p["loop"], optim=p["optim"],
-                           model=to_dict(p["model"]), data=data)
+        return copy.deepcopy(self.presets[preset])
 
     def clips(self, cfg: TrainConfig, device: torch.device) -> WorldClips:
-        if self._clips is None or self._clips.device != device:
-            data = {k: v for k, v in cfg.data.items() if k not in self.stage_data_keys}
-            self._clips = WorldClips(from_dict(WorldDataConfig, data), device)
+        if self._clips is None or self._clips.device != device or self._clips.cfg != cfg.data:
+            self._clips = WorldClips(cfg.data, device)
         return self._clips
 
     def prepare(self, cfg: TrainConfig, device: torch.device) -> None:

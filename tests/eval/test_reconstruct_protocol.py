@@ -1,18 +1,20 @@
-"""The glue of the reconstruction benchmark: pycolmap -> Cameras, failure-aware pose metrics, Chamfer
-alignment on correspondences, and one real pycolmap run (Berlin, 3 photos at 256 px)."""
+"""The reconstruction protocol: failure-aware pose metrics and Chamfer alignment on correspondences."""
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
-from benchmarks.colmap_baseline import ColmapConfig, reconstruction_to_result, run_colmap
-from benchmarks.reconstruct_metrics import GtFrame, chamfer_pixel_aligned, chamfer_sparse, pose_metrics_with_failures
 from genscene.cameras.cameras import Cameras, rigid_matrix
 from genscene.eval.pose_metrics import relative_pose_metrics
+from genscene.eval.reconstruct_protocol import (
+    GtFrame,
+    chamfer_pixel_aligned,
+    chamfer_sparse,
+    pose_metrics_with_failures,
+)
 from genscene.geometry.alignment import apply_sim3
 from genscene.geometry.projection import unproject_depth
 
@@ -35,35 +37,6 @@ def ring_cameras(n: int, w: int = 16, h: int = 12) -> Cameras:
         c2w[i, :3, :3] = torch.stack([x, torch.linalg.cross(z, x), z], dim=1)
         c2w[i, :3, 3] = centre
     return Cameras.from_c2w(K, c2w, w, h)
-
-
-def test_reconstruction_to_result_reads_poses_intrinsics_and_observations():
-    pycolmap = pytest.importorskip("pycolmap")
-    g = torch.Generator().manual_seed(0)
-    R, t = random_rotations(2, g), torch.randn(2, 3, generator=g, dtype=torch.float64)
-    rec = pycolmap.Reconstruction()
-    camera = pycolmap.Camera.create_from_model_name(1, "PINHOLE", 50.0, 40, 30)
-    rec.add_camera_with_trivial_rig(camera)
-    names = ["view_000.png", "view_001.png", "view_002.png"]  # view 1 stays unregistered
-    keypoints = np.array([[3.25, 4.5], [10.0, 20.75]])
-    for image_id, view in ((1, 0), (2, 2)):
-        image = pycolmap.Image(name=names[view], keypoints=keypoints, camera_id=1, image_id=image_id)
-        pose = pycolmap.Rigid3d(np.concatenate([R[image_id - 1].numpy(), t[image_id - 1].numpy()[:, None]], 1))
-        rec.add_image_with_trivial_frame(image, pose)
-    track = pycolmap.Track()
-    track.add_element(2, 1)  # first observation: view 2, keypoint 1
-    track.add_element(1, 0)
-    rec.add_point3D(np.array([0.5, -1.0, 4.0]), track)
-
-    out = reconstruction_to_result(rec, names, 40, 30)
-    assert out.registered.tolist() == [True, False, True]
-    torch.testing.assert_close(out.cameras.w2c[[0, 2]], rigid_matrix(R, t))
-    torch.testing.assert_close(out.cameras.w2c[1], torch.eye(4, dtype=torch.float64))
-    K = torch.tensor([[50.0, 0, 20], [0, 50, 15], [0, 0, 1]], dtype=torch.float64)
-    torch.testing.assert_close(out.cameras.K[0], K)
-    torch.testing.assert_close(out.points, torch.tensor([[0.5, -1.0, 4.0]], dtype=torch.float64))
-    torch.testing.assert_close(out.observations, torch.tensor([[2.0, 10.0, 20.75]], dtype=torch.float64))
-    assert reconstruction_to_result(None, names, 40, 30).registered.sum() == 0
 
 
 def test_pose_metrics_with_failures_matches_vggt_when_all_registered_and_counts_failures():
@@ -141,20 +114,3 @@ def test_chamfer_sparse_aligns_through_observations_and_ignores_an_outlier():
     assert clean["accuracy"] < 1e-9
     assert clean["completeness"] > 0  # 39 points cannot cover the dense GT cloud
     assert chamfer_sparse(sfm[:2], obs[:2], gt_norm, mask, cloud) is None  # fewer than 3 correspondences
-
-
-def test_pycolmap_registers_berlin_and_matches_opensfm(shared_data):
-    pytest.importorskip("pycolmap")
-    from benchmarks.reconstruct_datasets import berlin
-    from genscene.pipelines.reconstruct import network_size
-
-    case = berlin(shared_data)
-    if case is None:
-        pytest.skip("multiview/opensfm_berlin absent")
-    h, w = network_size(case.gt.height, case.gt.width, 256, 1)
-    images = [torch.nn.functional.interpolate(im[None], size=(h, w), mode="area")[0] for im in case.images]
-    result = run_colmap(images, ColmapConfig(seed=0, num_threads=2))
-    assert result.registered.all()
-    assert result.cameras.width == w and len(result.points) > 20
-    metrics = pose_metrics_with_failures(result.cameras, result.registered, case.gt)
-    assert metrics["auc@30"] > 80.0  # OpenSfM and COLMAP agree to a few degrees on these 3 photos

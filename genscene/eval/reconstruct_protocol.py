@@ -1,4 +1,4 @@
-"""Metrics of the reconstruction benchmark, with unregistered views counted as failures.
+"""The reconstruction protocol: pose and Chamfer metrics with unregistered views counted as failures.
 
 Poses: VGGT's pairwise protocol (:mod:`genscene.eval.pose_metrics`) over **all** ``N (N-1) / 2``
 pairs of the given views; a pair with a view the method did not register scores 180 degrees of
@@ -66,7 +66,7 @@ class GtFrame:
     """Mean distance of the valid GT points to camera 0 (world units)."""
 
     @classmethod
-    def fit(cls, gt: Cameras, points: Tensor, mask: Tensor) -> "GtFrame":
+    def fit(cls, gt: Cameras, points: Tensor, mask: Tensor) -> GtFrame:
         """From GT cameras ``[N]`` and GT world points ``[N, H, W, 3]`` valid where ``mask [N, H, W]``."""
         w2c0 = gt.w2c[0].to(torch.float64)
         local = points[mask].to(torch.float64) @ w2c0[:3, :3].T + w2c0[:3, 3]
@@ -116,7 +116,7 @@ def chamfer_sparse(points: Tensor, observations: Tensor, gt_points: Tensor, mask
     Returns:
         the metrics, or ``None`` with fewer than 3 usable correspondences.
     """
-    n, h, w = mask.shape
+    _, h, w = mask.shape
     view = observations[:, 0].long()
     col = observations[:, 1].floor().long().clamp(0, w - 1)  # pixel centres at +0.5
     row = observations[:, 2].floor().long().clamp(0, h - 1)

@@ -7,12 +7,14 @@ folder as the target so the final rename stays on one filesystem (and is atomic 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 
 def _sibling(target: Path, tag: str) -> Path:
@@ -68,3 +70,21 @@ def _move_into_place(tmp: Path, target: Path) -> None:
         os.replace(backup, target)
         raise
     _remove(backup)
+
+
+def atomic_write_many(files: Mapping[Path, bytes]) -> None:
+    """Write several files so that none is half-written: all go to temp names, then are renamed."""
+    with contextlib.ExitStack() as stack:  # every rename happens only after every file was written
+        for path, data in files.items():
+            tmp = stack.enter_context(atomic_path(path))
+            tmp.write_bytes(data)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write_many({Path(path): text.encode("utf-8")})
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")

@@ -1,18 +1,18 @@
-"""Datasets of the reconstruction benchmark: real multi-view sets with GT cameras, and held-out worlds.
+"""Readers of the real multi-view sets with GT cameras under ``../shared/data`` (temple, DTU, fern, Berlin).
 
-Every case holds its views at their native size, GT cameras for that size (through the project's
-own format loaders), and, for procedural worlds only, a function rendering GT geometry at any
-size. Real sets have no GT geometry here: DTU's fixture has object masks but no depth or scan,
-temple / fern / Berlin have none. Berlin's "GT" is OpenSfM's own reconstruction, i.e. another SfM
-result, not an independent measurement.
+Every case holds its views at their native size and GT cameras for that size (through the project's
+own format loaders). Real sets have no GT geometry here: DTU's fixture has object masks but no
+depth or scan, temple / fern / Berlin have none. Berlin's "GT" is OpenSfM's own reconstruction,
+i.e. another SfM result, not an independent measurement. Procedural held-out worlds, which do have
+GT geometry, come as the same :class:`MultiViewCase` from :mod:`genscene.data.world_cases`.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -25,11 +25,11 @@ GtGeometry = Callable[[int, int], tuple[Tensor, Tensor]]
 
 
 @dataclass
-class BenchCase:
-    """One dataset of the benchmark."""
+class MultiViewCase:
+    """One multi-view dataset: views, GT cameras and, where known, GT geometry."""
 
     name: str
-    """Row label."""
+    """Short label with the view count (a benchmark row label)."""
     images: list[Tensor]
     """``N`` views ``[3, H, W]`` float in [0, 1], one native size."""
     gt: Cameras
@@ -37,7 +37,7 @@ class BenchCase:
     gt_geometry: GtGeometry | None = None
     """GT points at a requested size, or ``None`` where no GT geometry exists."""
     note: str = ""
-    """What the GT is, for the report."""
+    """What the GT is (its source and caveats), for reports."""
 
 
 def _from_uint8(images: np.ndarray) -> list[Tensor]:
@@ -51,7 +51,7 @@ def _check_sizes(name: str, images: list[Tensor], gt: Cameras) -> None:
             raise ValueError(f"{name}: image {tuple(im.shape[-2:])} does not match GT cameras {(gt.height, gt.width)}")
 
 
-def temple(data: Path) -> BenchCase | None:
+def temple(data: Path) -> MultiViewCase | None:
     """Middlebury temple sparse ring, 16 views: the full 640x480 set if present, else the 160x120 fixture."""
     from genscene.cameras.formats import load_middlebury_par
     from genscene.io.images import read_image
@@ -73,10 +73,10 @@ def temple(data: Path) -> BenchCase | None:
             images = _from_uint8(z["images"])
         note = "GT: Middlebury calibration (fixture), 160x120"
     _check_sizes("temple", images, gt)
-    return BenchCase("temple (16)", images, gt, note=note)
+    return MultiViewCase("temple (16)", images, gt, note=note)
 
 
-def dtu(data: Path) -> BenchCase | None:
+def dtu(data: Path) -> MultiViewCase | None:
     """DTU scan24 fixture, 9 views at 200x150, cameras from its projection matrices."""
     from genscene.cameras.formats import cameras_from_projection_matrices
 
@@ -87,10 +87,10 @@ def dtu(data: Path) -> BenchCase | None:
         images = _from_uint8(z["images"])
         gt = cameras_from_projection_matrices(torch.from_numpy(z["P"]).double(), 200, 150)
     _check_sizes("dtu", images, gt)
-    return BenchCase("DTU scan24 (9)", images, gt, note="GT: DTU calibration; no depth in the fixture (masks only)")
+    return MultiViewCase("DTU scan24 (9)", images, gt, note="GT: DTU calibration; no depth in the fixture (masks only)")
 
 
-def fern(data: Path) -> BenchCase | None:
+def fern(data: Path) -> MultiViewCase | None:
     """LLFF fern, 20 forward-facing views at 504x378 (``images_8``)."""
     from genscene.cameras.formats import load_llff
     from genscene.io.images import read_image
@@ -104,10 +104,10 @@ def fern(data: Path) -> BenchCase | None:
     if len(files) != gt.batch_shape[0]:
         raise ValueError(f"fern: {len(files)} images but {gt.batch_shape[0]} poses")
     _check_sizes("fern", images, gt)
-    return BenchCase("fern (20)", images, gt, note="GT: LLFF poses (COLMAP on the full-res set)")
+    return MultiViewCase("fern (20)", images, gt, note="GT: LLFF poses (COLMAP on the full-res set)")
 
 
-def berlin(data: Path) -> BenchCase | None:
+def berlin(data: Path) -> MultiViewCase | None:
     """OpenSfM Berlin, 3 wide-baseline phone photos at 3264x2448."""
     from genscene.cameras.formats import load_opensfm
     from genscene.io.images import read_image
@@ -122,41 +122,8 @@ def berlin(data: Path) -> BenchCase | None:
     gt = Cameras(gt.K[order], gt.w2c[order], gt.width, gt.height)
     images = [read_image(folder / "images" / names[i]) for i in order]
     _check_sizes("berlin", images, gt)
-    return BenchCase("Berlin (3)", images, gt, note="GT: OpenSfM's reconstruction (another SfM, not independent; its radial distortion ignored)")
+    return MultiViewCase("Berlin (3)", images, gt, note="GT: OpenSfM's reconstruction (another SfM, not independent; its radial distortion ignored)")
 
 
 REAL_DATASETS = {"temple": temple, "dtu": dtu, "fern": fern, "berlin": berlin}
 """Loaders by name; each returns ``None`` when its folder is absent."""
-
-
-def held_out_worlds(count: int, frames: int, size: int) -> Iterator[BenchCase]:
-    """``count`` held-out worlds (test-split seeds only), families in turn, paths alternating
-    ``random`` / ``orbit`` with path seed = index (the geometry trainer's evaluation protocol).
-
-    Views are rendered square at ``size``; GT geometry is rendered on demand at any size.
-    """
-    from genscene.geometry.projection import unproject_depth
-    from genscene.worlds import FAMILIES, make_world
-    from genscene.worlds.camera_paths import sample_camera_path
-    from genscene.worlds.compiled import compile_world
-    from genscene.worlds.render import render
-    from genscene.worlds.seeds import seed_range
-
-    kinds = ("random", "orbit")
-    for i, seed in enumerate(seed_range("test", count, purpose="evaluation")):
-        family = FAMILIES[i % len(FAMILIES)]
-        world = make_world(family, seed)
-        compiled = compile_world(world)
-        path = sample_camera_path(world, kinds[i % len(kinds)], num_frames=frames, size=size, seed=i, compiled=compiled)
-        out = render(compiled, path.cameras, path.times, edges=False)
-        cache = {(size, size): (unproject_depth(out["depth"].double(), path.cameras), out["mask"])}
-
-        def gt_geometry(h: int, w: int, path=path, compiled=compiled, cache=cache) -> tuple[Tensor, Tensor]:
-            if (h, w) not in cache:
-                cams = path.cameras.resize(h, w)
-                o = render(compiled, cams, path.times, edges=False)
-                cache[(h, w)] = (unproject_depth(o["depth"].double(), cams), o["mask"])
-            return cache[(h, w)]
-
-        yield BenchCase(f"world {family} {seed} ({frames})", list(out["rgb"]), path.cameras, gt_geometry,
-                        note=f"GT: renderer ({kinds[i % len(kinds)]} path, seed {seed} of the test split)")

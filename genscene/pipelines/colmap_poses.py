@@ -1,4 +1,4 @@
-"""The pycolmap baseline for pose benchmarks, run as a user would run COLMAP on a folder of images.
+"""The pycolmap SfM baseline: a folder of views -> :class:`Cameras`, run as a user would run COLMAP.
 
 SIFT features, exhaustive matching, incremental mapping; one shared camera (``SIMPLE_RADIAL`` by
 default) whose focal length starts from COLMAP's default guess (1.2 x the long image side: the
@@ -8,6 +8,8 @@ not contain are "not registered".
 
 pycolmap 4.x API (``extract_features`` / ``match_exhaustive`` / ``incremental_mapping``,
 ``Image.cam_from_world()`` as a method); only the glue here is ours.
+pycolmap is the optional ``colmap`` extra (``pip install genscene[colmap]``), imported only when
+:func:`run_colmap` runs.
 """
 
 from __future__ import annotations

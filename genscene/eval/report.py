@@ -1,4 +1,4 @@
-"""Benchmarks print their markdown table and, with ``--out``, write the same text to a file."""
+"""Benchmark reports: print a markdown table and, with ``--out``, write the same text to a file."""
 
 from __future__ import annotations
 

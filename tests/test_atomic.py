@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from genscene.io.atomic import atomic_path
+from genscene.atomic import atomic_path
 
 
 class Boom(RuntimeError):
