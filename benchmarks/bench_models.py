@@ -35,7 +35,7 @@ from genscene.models.vae import VideoVAE
 from genscene.train.stages.geometry import GeometryStage
 from genscene.train.stages.vae import VAEStage
 from genscene.weights import found_checkpoints
-from genscene.worlds.seeds import REPORT_START
+from genscene.worlds.seeds import REPORT_START, report_seeds
 
 
 def same_numbers_baseline(frames: Tensor, values: int) -> Tensor:
@@ -84,11 +84,13 @@ def main() -> None:
     args = ap.parse_args()
     device = torch.device(args.device)
     found = found_checkpoints()
-    lines = [f"# Committed tiny models on {args.worlds} held-out test worlds ({platform.processor() or platform.machine()}, "
+    machine = platform.processor() or platform.machine()
+    seeds = report_seeds(args.worlds)
+    lines = [f"# Committed tiny models on {args.worlds} held-out test worlds ({machine}, "
              f"{torch.get_num_threads()} threads, torch {torch.__version__})", "",
              f"`python benchmarks/bench_models.py --worlds {args.worlds}`", "",
-             f"Test seeds {REPORT_START} to {REPORT_START + args.worlds - 1} of the test split: no run evaluated on them "
-             "and nothing was chosen on them.", ""]
+             f"World seeds {seeds[0]} to {seeds[-1]} (test split from offset {REPORT_START}): no run evaluated "
+             "on them and nothing was chosen on them.", ""]
     with torch.no_grad():
         vstage = VAEStage()
         vcfg = vstage.config("tiny")

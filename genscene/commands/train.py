@@ -27,7 +27,7 @@ def train(
     set_: list[str] = typer.Option([], "--set", help="Override any config field, typed by the field: "
                                    "--set data.eval_worlds=32 --set model.dense_head=dpt (JSON values; repeatable)."),
 ) -> None:
-    """Train one stage on procedural worlds, evaluate on held-out worlds, write checkpoint + metrics."""
+    """Train one stage on procedural worlds, evaluate on validation worlds, write checkpoint + metrics."""
     from genscene.config_io import ConfigError, apply_override
     from genscene.train.loop import Trainer
     from genscene.train.stages import get_stage

@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from genscene.rotations import rotmat_to_quat
 from genscene.geometry.gaussians import Gaussians
+from genscene.rotations import rotmat_to_quat
 
 
 def prune_by_opacity(

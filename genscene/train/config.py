@@ -43,7 +43,7 @@ class LoopConfig:
     log_every: int = 10
     """Steps between logged loss lines."""
     eval_every: int = 500
-    """Steps between held-out evaluations (0: only at the end)."""
+    """Steps between evaluations on the validation worlds (0: only at the end)."""
     ckpt_every: int = 500
     """Steps between resumable checkpoints (0: only at the end)."""
     compile: str = ""

@@ -16,11 +16,7 @@ from torch import nn
 from genscene.atomic import atomic_write_json
 from genscene.config_io import to_dict
 from genscene.io.meta import to_jsonable
-from genscene.train.checkpoint import (
-    load_training_state,
-    save_training_state,
-    warm_start,
-)
+from genscene.train.checkpoint import load_training_state, save_training_state, warm_start
 from genscene.train.config import TrainConfig
 from genscene.train.ema import EMA
 from genscene.train.stage import Stage

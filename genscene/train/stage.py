@@ -36,7 +36,7 @@ class Stage(Protocol):
         """Scalar loss and named float terms for logging."""
 
     def evaluate(self, model: nn.Module, cfg: TrainConfig, device: torch.device) -> dict[str, float]:
-        """Metrics on held-out world seeds (never drawn by ``make_batch``)."""
+        """Metrics on the validation worlds (``val`` split: what a run selects on; never drawn by ``make_batch``)."""
 
     def export(self, model: nn.Module, path: Path) -> None:
         """Save the model with its own config (``save_pretrained``) under ``path``."""

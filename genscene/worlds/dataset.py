@@ -95,7 +95,8 @@ class WorldDatasetConfig:
     """What a :class:`WorldClipDataset` enumerates."""
 
     split: str = "train"
-    """Seed split (:mod:`genscene.worlds.seeds`); ``val`` needs ``purpose="selection"``, ``test`` ``purpose="report"``."""
+    """Seed split (:mod:`genscene.worlds.seeds`): ``val`` needs ``purpose="selection"``, ``test``
+    ``purpose="report"``."""
     purpose: str = "training"
     """``training``, ``selection`` or ``report`` (:mod:`genscene.worlds.seeds` says which may read which split)."""
     num_worlds: int = 1000

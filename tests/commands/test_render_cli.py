@@ -15,7 +15,6 @@ from genscene.io.scene import Scene, write_scene
 from genscene.io.video import read_video
 from genscene.render.gaussians import render_gaussians
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 

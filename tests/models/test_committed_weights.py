@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from genscene.cameras.formats.vggt import pose_encoding_to_cameras
+from genscene.eval.geometry_eval import sample_views
+from genscene.eval.geometry_metrics import depth_delta_accuracy
 from genscene.eval.image_metrics import psnr
 from genscene.eval.pose_metrics import relative_pose_errors, relative_pose_metrics
 from genscene.models.geometry import GeometryNet
-from genscene.eval.geometry_eval import sample_views
-from genscene.eval.geometry_metrics import depth_delta_accuracy
 from genscene.train.stages.geometry import GeometryStage
 from genscene.weights import found_checkpoints
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from genscene.rotations import quat_to_rotmat, rotmat_to_quat
 from genscene.geometry.gaussians import Gaussians
 from genscene.render.densify import (
     covariance_to_scales_quats,
     one_per_neighbourhood,
     prune_by_opacity,
 )
+from genscene.rotations import quat_to_rotmat, rotmat_to_quat
 
 F64 = torch.float64
 

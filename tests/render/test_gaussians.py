@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from genscene.rotations import quat_to_rotmat
 from genscene.cameras.cameras import Cameras, intrinsics_matrix, rigid_matrix
 from genscene.errors import InputError
 from genscene.geometry.gaussians import Gaussians
 from genscene.geometry.projection import project, world_to_camera
 from genscene.render.gaussians import gsplat_available, render_gaussians, resolve_backend, sh_basis, view_colors
 from genscene.render.gaussians_torch import rasterize_torch
+from genscene.rotations import quat_to_rotmat
 
 F64 = torch.float64
 

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
+from genscene.eval.geometry_eval import FAR_DEPTH_RATIO, normalized_targets
 from genscene.geometry.projection import unproject_depth
 from genscene.rotations import rotmat_to_quat_wxyz_np
 from genscene.train.clip_bank import build_clip_bank
-from genscene.eval.geometry_eval import FAR_DEPTH_RATIO, normalized_targets
 from genscene.train.stages.geometry import GeometryStage
 from genscene.worlds.seeds import seed_range
 

@@ -8,9 +8,9 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from genscene.config_io import ConfigError, from_dict, to_dict
 from genscene.errors import InputError
 from genscene.train.checkpoint import load_training_state
-from genscene.config_io import ConfigError, from_dict, to_dict
 from genscene.train.config import LoopConfig, OptimConfig, TrainConfig
 from genscene.train.loop import Trainer
 

@@ -84,7 +84,8 @@ class GeometryStage(WorldClipStage):
     def build_model(self, cfg: GeometryTrainConfig) -> nn.Module:
         return GeometryNet(cfg.model)
 
-    def make_batch(self, cfg: GeometryTrainConfig, step: int, rank: int, micro: int, device: torch.device) -> dict[str, Tensor]:
+    def make_batch(self, cfg: GeometryTrainConfig, step: int, rank: int, micro: int,
+                   device: torch.device) -> dict[str, Tensor]:
         clips = self.clips(cfg, device)
         lo, hi = cfg.data.views
         g = torch.Generator().manual_seed((cfg.loop.seed * 7_777_777 + step * 131 + rank * 17 + micro) % (2**63))

@@ -71,7 +71,8 @@ class VAEStage(WorldClipStage):
     def build_model(self, cfg: VAETrainConfig) -> nn.Module:
         return VideoVAE.from_config(cfg.model)
 
-    def make_batch(self, cfg: VAETrainConfig, step: int, rank: int, micro: int, device: torch.device) -> dict[str, Tensor]:
+    def make_batch(self, cfg: VAETrainConfig, step: int, rank: int, micro: int,
+                   device: torch.device) -> dict[str, Tensor]:
         clips = self.clips(cfg, device)
         single = step % SINGLE_FRAME_EVERY == SINGLE_FRAME_EVERY - 1
         n = cfg.loop.batch_size * (4 if single else 1)
