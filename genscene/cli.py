@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from genscene.commands import doctor, reconstruct, render, train, trajectory
+from genscene.commands import doctor, generate, reconstruct, render, train, trajectory
 from genscene.commands import worlds as worlds_cmd
 from genscene.errors import InputError
 
@@ -15,6 +15,7 @@ app = typer.Typer(help="genscene: generative 3D scene reconstruction.", no_args_
 app.command("doctor")(doctor.doctor)
 app.command("train")(train.train)
 app.command("reconstruct")(reconstruct.reconstruct)
+app.command("generate")(generate.generate)
 app.add_typer(trajectory.app, name="trajectory")
 app.command("render")(render.render)
 app.add_typer(worlds_cmd.app, name="worlds")

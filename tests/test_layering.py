@@ -24,8 +24,8 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"worlds"}),
     frozenset({"data"}),
     frozenset({"models"}),
-    frozenset({"train"}),
     frozenset({"pipelines"}),
+    frozenset({"train"}),  # a stage may evaluate through the pipeline a user runs
     frozenset({"commands"}),
     frozenset({"cli", "__init__", "__main__"}),
 )
@@ -89,7 +89,7 @@ def test_the_check_catches_an_upward_import(tmp_path):
     (fake / "cameras" / "x.py").write_text("def f():\n    from genscene.train.config import TrainConfig\n")
     (fake / "models").mkdir()
     (fake / "models" / "y.py").write_text("from genscene import cameras\nfrom genscene.errors import InputError\n")
-    assert violations(fake) == ["genscene/cameras/x.py:2: cameras (floor 1) imports train (floor 10)"]
+    assert violations(fake) == ["genscene/cameras/x.py:2: cameras (floor 1) imports train (floor 11)"]
 
 
 @pytest.mark.parametrize("floor", range(len(FLOORS)))

@@ -9,6 +9,7 @@ from genscene.errors import InputError
 STAGES = {
     "vae": "genscene.train.stages.vae:VAEStage",
     "geometry": "genscene.train.stages.geometry:GeometryStage",
+    "generator": "genscene.train.stages.generator:GeneratorStage",
 }
 
 

@@ -1,0 +1,52 @@
+"""Scores of a generated clip against the ground-truth render (SpatialCrafter's and GEN3C's protocols).
+
+PSNR over all frames and over frames 1-13 (SpatialCrafter reports frames 1-13 of its clips), and
+inside / outside the disocclusion mask of the 3D cache (where the generator had to invent content,
+and where it could copy the warped first frame).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from genscene.eval.image_metrics import psnr
+
+SPATIALCRAFTER_FRAMES = slice(1, 14)
+"""Frames 1-13."""
+
+
+def masked_psnr(pred: Tensor, gt: Tensor, mask: Tensor) -> float:
+    """PSNR (dB) of ``pred``/``gt [T, 3, H, W]`` in [0, 1] over the pixels where ``mask [T, H, W]`` is True
+    (nan when the mask is empty)."""
+    m = mask[:, None].expand_as(pred)
+    if not m.any():
+        return float("nan")
+    mse = ((pred - gt)[m] ** 2).mean().clamp_min(1e-10)
+    return float(-10 * torch.log10(mse))
+
+
+def video_scores(pred: Tensor, gt: Tensor, disoccluded: Tensor) -> dict[str, float]:
+    """``pred``/``gt [T, 3, H, W]`` in [0, 1] and the cache's ``disoccluded [T, H, W]`` (True = unknown).
+
+    Keys: ``psnr`` (mean of per-frame PSNR, all frames), ``psnr_1_13``, ``psnr_disoccluded`` and
+    ``psnr_visible`` (pooled over frames 1 onwards inside / outside the mask).
+    """
+    pred, gt = pred.float().clamp(0, 1), gt.float()
+    per_frame = psnr(pred, gt)  # [T]
+    later = slice(1, None)
+    return {"psnr": float(per_frame.mean()), "psnr_1_13": float(per_frame[SPATIALCRAFTER_FRAMES].mean()),
+            "psnr_disoccluded": masked_psnr(pred[later], gt[later], disoccluded[later]),
+            "psnr_visible": masked_psnr(pred[later], gt[later], ~disoccluded[later])}
+
+
+def mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Per-key means over clips, ignoring nan (a clip with nothing disoccluded has no inside score)."""
+    keys = rows[0].keys() if rows else []
+    out = {}
+    for k in keys:
+        vals = [r[k] for r in rows if not math.isnan(r[k])]
+        out[k] = sum(vals) / len(vals) if vals else float("nan")
+    return out
