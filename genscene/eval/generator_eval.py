@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import torch
+from scipy import ndimage
 from torch import Tensor
 
 from genscene.eval.image_metrics import psnr
@@ -49,4 +50,17 @@ def mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
     for k in keys:
         vals = [r[k] for r in rows if not math.isnan(r[k])]
         out[k] = sum(vals) / len(vals) if vals else float("nan")
+    return out
+
+
+def nearest_fill(frames: Tensor, holes: Tensor) -> Tensor:
+    """The warp-only baseline: each hole pixel of ``frames [T, 3, H, W]`` (``holes [T, H, W]`` True) takes its
+    nearest covered pixel (a frame with no covered pixel stays as it is)."""
+    out = frames.clone()
+    for t in range(frames.shape[0]):
+        hole = holes[t].numpy()
+        if not hole.any() or hole.all():
+            continue
+        _, (iy, ix) = ndimage.distance_transform_edt(hole, return_indices=True)
+        out[t] = frames[t][:, torch.from_numpy(iy), torch.from_numpy(ix)]
     return out

@@ -17,6 +17,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -108,11 +109,13 @@ class ClipBank:
 
 
 def build_clip_bank(jobs: list[tuple[str, int]], paths: int, frames: int, size: int, kinds: tuple[str, ...],
-                    device: torch.device, workers: int | None = None, supersample: int = 1) -> ClipBank:
+                    device: torch.device, workers: int | None = None, supersample: int = 1,
+                    progress: Callable[[int, int], None] | None = None) -> ClipBank:
     """Render ``paths`` clips in each ``(family, seed)`` world of ``jobs`` onto ``device``.
 
     ``workers``: CPU processes planning worlds (default: the cores this rank may use; small banks
     are planned in-process). ``supersample``: anti-aliasing samples per pixel side for ``rgb``.
+    ``progress(done, total)`` is called after each world.
     """
     from genscene.worlds.render import render
 
@@ -120,8 +123,12 @@ def build_clip_bank(jobs: list[tuple[str, int]], paths: int, frames: int, size: 
     if workers is None:
         workers = 0 if len(jobs) <= INLINE_JOBS else _default_workers()
     rgb, depth, K, w2c, worlds = [], [], [], [], []
+    worlds_done: list[WorldPlan | None] = []
 
     def consume(plan: WorldPlan | None) -> None:
+        if progress is not None:
+            progress(len(worlds_done) + 1, len(args))
+        worlds_done.append(plan)
         if plan is None:
             return
         p, t = plan.times.shape
@@ -157,7 +164,7 @@ def cached_clip_bank(cache_dir: str | Path, jobs: list[tuple[str, int]], device:
     from genscene.atomic import atomic_path
 
     spec = json.dumps({"jobs": jobs, **{k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()
-                                        if k != "workers"}}, sort_keys=True)
+                                        if k not in ("workers", "progress")}}, sort_keys=True)
     key = hashlib.sha256(spec.encode()).hexdigest()[:16]
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -70,18 +70,22 @@ class LatentBank:
 
 @torch.no_grad()
 def encode_clips(bank: ClipBank, vae: nn.Module, depth_net: nn.Module | None, net_depth_every: int = 2,
-                 batch: int = 4, progress: Callable[[int, int], None] | None = None) -> LatentBank:
-    """Encode every clip of ``bank`` (see the module docstring). ``depth_net`` maps ``[1, 1, 3, H, W]``
-    to a dict with ``depth [1, 1, H, W]`` (the geometry net); None: ground-truth depth for every cache."""
+                 batch: int = 4, progress: Callable[[int, int], None] | None = None,
+                 indices: list[int] | None = None) -> LatentBank:
+    """Encode the clips ``indices`` (default: all) of ``bank`` (see the module docstring). ``depth_net`` maps
+    ``[1, 1, 3, H, W]`` to a dict with ``depth [1, 1, H, W]`` (the geometry net); None: ground-truth depth
+    for every cache. The ``net_depth_every``-th choice counts positions in ``indices``."""
     fields: dict[str, list[Tensor]] = {name: [] for name in FIELDS}
-    n = len(bank)
+    order = list(range(len(bank))) if indices is None else list(indices)
+    n = len(order)
     for start in range(0, n, batch):
         rgb, warped, masks = [], [], []
-        for i in range(start, min(n, start + batch)):
+        for pos in range(start, min(n, start + batch)):
+            i = order[pos]
             clip = bank.clip(i)
             depth0 = clip["depth"][0]
             cams = relative_unit_cameras(clip["cameras"], depth0)
-            if depth_net is not None and net_depth_every and i % net_depth_every == net_depth_every - 1:
+            if depth_net is not None and net_depth_every and pos % net_depth_every == net_depth_every - 1:
                 depth0 = depth_net(clip["rgb"][:1][None])["depth"][0, 0].float()
             warp, mask = render_cache(clip["rgb"][0], unit_depth(depth0), cams)
             rgb.append(clip["rgb"])

@@ -110,11 +110,16 @@ class WorldClips:
             c = self.cfg
             args = dict(paths=c.bank_paths, frames=c.frames, size=c.size, kinds=tuple(c.trajectories),
                         supersample=c.supersample)
+            from rich.progress import Progress
+
             cache = os.environ.get(BANK_CACHE_ENV)
-            if cache:
-                self._bank = cached_clip_bank(cache, self._train_worlds(), self.device, **args)
-            else:
-                self._bank = build_clip_bank(self._train_worlds(), device=self.device, **args)
+            with Progress(transient=True) as bar:  # visible while the bank renders (minutes on a CPU)
+                task = bar.add_task("rendering the clip bank (worlds)", total=len(self._train_worlds()))
+                args["progress"] = lambda done, total: bar.update(task, completed=done)
+                if cache:
+                    self._bank = cached_clip_bank(cache, self._train_worlds(), self.device, **args)
+                else:
+                    self._bank = build_clip_bank(self._train_worlds(), device=self.device, **args)
         return self._bank
 
     def warm_up(self) -> int:

@@ -59,6 +59,10 @@ class GeneratorDataConfig(WorldDataConfig):
     """Checkpoint whose depth builds the 3D cache of every ``net_depth_every``-th clip and at evaluation."""
     net_depth_every: int = 2
     """Every n-th training clip's cache uses the geometry net's depth (0: ground truth for all)."""
+    encode_paths: int = 0
+    """Paths per world encoded into the latent bank (0: all ``bank_paths``); world ``w`` keeps paths
+    ``w, w+1, ...`` (mod ``bank_paths``), so every path kind is kept across worlds. Encoding costs seconds
+    per clip on a CPU."""
     cond_dropout: float = 0.1
     """Probability of dropping each condition group (image + cache; camera) per sample, for guidance."""
     last_frame_p: float = 0.2
@@ -90,8 +94,8 @@ class GeneratorTrainConfig(TrainConfig):
 TINY = GeneratorTrainConfig(
     preset="tiny",
     model=GeneratorConfig(),
-    data=GeneratorDataConfig(size=128, frames=17, train_pool=24, bank_paths=6, eval_worlds=8, supersample=2,
-                             trajectories=PRESET_PATHS),
+    data=GeneratorDataConfig(size=128, frames=17, train_pool=24, bank_paths=6, encode_paths=2, eval_worlds=4,
+                             supersample=2, trajectories=PRESET_PATHS),
     loop=LoopConfig(steps=20000, batch_size=4, ema_decay=0.999, eval_every=2000, ckpt_every=500),
     optim=OptimConfig(lr=3e-4, warmup_steps=200, weight_decay=0.01),
 )
@@ -110,6 +114,14 @@ PRESETS: dict[str, GeneratorTrainConfig] = {
     ),
 }
 """Named configs. ``smoke``: a randomly initialised tiny VAE (``vae=""``) and GT depth, for the CPU test."""
+
+
+def encoded_clip_indices(clips: int, paths: int, keep: int) -> list[int]:
+    """Bank clips (``paths`` consecutive clips per world) whose latents are encoded: ``keep`` paths per
+    world, starting at path ``w mod paths`` for world ``w`` (all when ``keep`` is 0 or covers them)."""
+    if keep <= 0 or keep >= paths:
+        return list(range(clips))
+    return [i for i in range(clips) if (i % paths - i // paths) % paths < keep]
 
 
 def motion_magnitude(w2c: Tensor) -> Tensor:
@@ -185,10 +197,11 @@ class GeneratorStage(WorldClipStage):
         if path is not None and path.is_file():
             return load_latent_bank(path)
         clips = self.clips(cfg, torch.device("cpu")).bank
+        keep = encoded_clip_indices(len(clips), cfg.data.bank_paths, cfg.data.encode_paths)
         with Progress() as bar:
-            task = bar.add_task("generator: encoding clips", total=len(clips))
+            task = bar.add_task("generator: encoding clips", total=len(keep))
             latents = encode_clips(clips, self.vae(cfg), self.depth_net(cfg), cfg.data.net_depth_every,
-                                   progress=lambda done, total: bar.update(task, completed=done))
+                                   progress=lambda done, total: bar.update(task, completed=done), indices=keep)
         if path is not None:
             save_latent_bank(latents, path, spec)
         return latents
