@@ -38,16 +38,18 @@ def resolve(target: str, frames: int | None, distance: float | None, params: lis
         load_trajectory_json,
         make_params,
         make_trajectory,
-        trajectory_from_json,
     )
 
     if _is_file(target):
         if distance is not None or params:
             raise InputError(target, "--distance and --param apply to presets, not to trajectory files")
-        if frames is None and load_trajectory_json(target).kind == "key_poses":
+        from genscene.io.camera_files import camera_file_format, path_from_file
+
+        if frames is None and camera_file_format(target) == "trajectory" \
+                and load_trajectory_json(target).kind == "key_poses":
             frames = DEFAULT_FRAMES  # key poses are interpolated to a video's worth of frames
-        c2w = trajectory_from_json(target, frames)
-        return c2w, None, f"{Path(target).name}: {c2w.shape[0]} frames"
+        c2w, kind = path_from_file(target, frames)
+        return c2w, None, f"{Path(target).name} ({kind}): {c2w.shape[0]} frames"
     kwargs = _parse_params(params)
     n = frames or DEFAULT_FRAMES
     c2w = make_trajectory(target, n, distance, **kwargs)

@@ -1,4 +1,4 @@
-"""``image_to_video``: one photo and a relative camera path -> a scene folder of a generated clip.
+"""``image_to_video`` / ``interpolate_views``: one photo and a relative camera path (or two photos) -> a generated clip.
 
 The geometry net gives frame 0's depth and field of view; the path (frame 0 at the identity, unit =
 frame 0's median depth, as the trajectory presets are) gives the commanded cameras; the generator
@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from genscene.cameras.cameras import Cameras, invert_rigid
 from genscene.cameras.formats.vggt import pose_encoding_to_cameras
+from genscene.cameras.trajectories.interpolate import interpolate_poses
 from genscene.geometry.projection import unproject_depth
 from genscene.io.scene import Scene
 from genscene.pipelines.generate import GenerateConfig, generate_video, unit_depth
@@ -82,6 +83,27 @@ def generated_geometry(geometry: nn.Module, frames: Tensor, cameras: Cameras,
     return depth, conf, (xyz, frames.permute(0, 2, 3, 1)[keep])
 
 
+def _generated_scene(rgb0: Tensor, depth0: Tensor, cameras: Cameras, generator: nn.Module, vae: nn.Module,
+                     geometry: nn.Module, cfg: ImageToVideoConfig, t0: float, last_rgb: Tensor | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> tuple[Scene, dict[str, Tensor]]:
+    """Generate along ``cameras [T]`` from ``rgb0 [3, S, S]`` (unit ``depth0 [S, S]``; ``last_rgb`` pins the
+    last frame), then the geometry of the frames; ``t0`` is when the call began (for the timings)."""
+    t1 = time.perf_counter()
+    out = generate_video(generator, vae, rgb0, depth0, cameras, cfg.generate, last_rgb=last_rgb, progress=progress)
+    t2 = time.perf_counter()
+    depth, conf, points = generated_geometry(geometry, out["frames"], cameras, cfg.conf_quantile)
+    t3 = time.perf_counter()
+    meta = {"timings_s": {"input_geometry": round(t1 - t0, 3), "generate": round(t2 - t1, 3),
+                          "geometry": round(t3 - t2, 3)},
+            "generate": {"steps": cfg.generate.steps, "guidance": cfg.generate.guidance,
+                         "camera_guidance": cfg.generate.camera_guidance, "seed": cfg.generate.seed},
+            "scale": "frame 0's median depth = 1 (the trajectory's unit)",
+            "cameras": "commanded (the trajectory), not estimated from the generated frames"}
+    scene = Scene(frames=out["frames"], cameras=cameras, depths=depth, confidence=conf, points=points, meta=meta,
+                  fps=8.0)
+    return scene, {"input": rgb0, "cache_rgb": out["cache_rgb"], "cache_mask": out["cache_mask"]}
+
+
 def image_to_video(image: Tensor, rel_c2w: Tensor, generator: nn.Module, vae: nn.Module, geometry: nn.Module,
                    cfg: ImageToVideoConfig | None = None,
                    progress: Callable[[int, int], None] | None = None) -> tuple[Scene, dict[str, Tensor]]:
@@ -95,20 +117,42 @@ def image_to_video(image: Tensor, rel_c2w: Tensor, generator: nn.Module, vae: nn
     rgb0 = square_image(image, cfg.size)
     depth0, K = frame_zero_geometry(geometry, rgb0)
     cameras = commanded_cameras(K, rel_c2w, cfg.size)
-    t1 = time.perf_counter()
-    out = generate_video(generator, vae, rgb0, depth0, cameras, cfg.generate, progress=progress)
-    t2 = time.perf_counter()
-    depth, conf, points = generated_geometry(geometry, out["frames"], cameras, cfg.conf_quantile)
-    t3 = time.perf_counter()
-    meta = {"timings_s": {"frame0_geometry": round(t1 - t0, 3), "generate": round(t2 - t1, 3),
-                          "geometry": round(t3 - t2, 3)},
-            "generate": {"steps": cfg.generate.steps, "guidance": cfg.generate.guidance,
-                         "camera_guidance": cfg.generate.camera_guidance, "seed": cfg.generate.seed},
-            "scale": "frame 0's median depth = 1 (the trajectory's unit)",
-            "cameras": "commanded (the trajectory), not estimated from the generated frames"}
-    scene = Scene(frames=out["frames"], cameras=cameras, depths=depth, confidence=conf, points=points, meta=meta,
-                  fps=8.0)
-    return scene, {"input": rgb0, "cache_rgb": out["cache_rgb"], "cache_mask": out["cache_mask"]}
+    return _generated_scene(rgb0, depth0, cameras, generator, vae, geometry, cfg, t0, progress=progress)
+
+
+@torch.no_grad()
+def two_view_geometry(geometry: nn.Module, first: Tensor, last: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """From two images ``[3, S, S]``: the first's unit-median depth ``[S, S]``, its intrinsics ``[3, 3]`` and
+    the second camera's pose ``c2w [4, 4]`` relative to the first, in units of the first's median depth
+    (the net predicts depth and poses in one scale)."""
+    s = first.shape[-1]
+    out = geometry(torch.stack([first, last])[None])
+    depth = out["depth"][0, 0].float().cpu()
+    valid = depth[torch.isfinite(depth) & (depth > 0)]
+    median = valid.median().double() if valid.numel() else torch.tensor(1.0, dtype=torch.float64)
+    cams = pose_encoding_to_cameras(out["pose_enc"][0].double().cpu(), s, s).relative_to_first()
+    c2w = invert_rigid(cams.w2c[1])
+    c2w[:3, 3] /= median
+    return (depth / median).float(), cams.K[0], c2w
+
+
+def interpolate_views(first: Tensor, last: Tensor, frames: int, generator: nn.Module, vae: nn.Module,
+                      geometry: nn.Module, cfg: ImageToVideoConfig | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> tuple[Scene, dict[str, Tensor]]:
+    """The in-between clip of two photos ``[3, H, W]`` (SpatialCrafter / Gen3R's two-view mode): the geometry
+    net's cameras of both, a constant-speed path between them (slerp + linear, ``frames`` = 1 + 4k), first and
+    last frame conditioning. Same returns as :func:`image_to_video`; the meta holds the estimated pose."""
+    cfg = cfg or ImageToVideoConfig()
+    t0 = time.perf_counter()
+    rgb0, rgb1 = square_image(first, cfg.size), square_image(last, cfg.size)
+    depth0, K, c2w_last = two_view_geometry(geometry, rgb0, rgb1)
+    keys = torch.stack([torch.eye(4, dtype=torch.float64), c2w_last])
+    cameras = commanded_cameras(K, interpolate_poses(keys, frames), cfg.size)
+    scene, previews = _generated_scene(rgb0, depth0, cameras, generator, vae, geometry, cfg, t0, last_rgb=rgb1,
+                                       progress=progress)
+    scene.meta["cameras"] = "a path between the two views' cameras estimated by the geometry net"
+    scene.meta["last_view_c2w"] = [[round(float(v), 6) for v in row] for row in c2w_last]
+    return scene, previews
 
 
 def preview_png(scene: Scene, previews: dict[str, Tensor], path: Path, columns: int = 9) -> None:

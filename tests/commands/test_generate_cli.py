@@ -62,3 +62,42 @@ def test_bad_input_is_one_line_and_writes_nothing(change, word, smoke_generator,
                                     "--weights", str(smoke_generator), "-o", str(out)])
     assert done.exit_code == 2 and word in done.output, done.output
     assert len(done.output.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_interpolate_writes_a_scene_between_two_photos(smoke_generator, photo, tmp_path, one_thread):
+    from genscene.io.cameras_json import load_cameras_json
+
+    other = tmp_path / "other.png"
+    Image.open(photo).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(other)
+    out = tmp_path / "between"
+    done = CliRunner().invoke(app, ["interpolate", str(photo), str(other), "--frames", "5", "--steps", "1",
+                                    "--weights", str(smoke_generator), "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    meta = json.loads((out / "meta.json").read_text())
+    cams, _ = load_cameras_json(out / "cameras.json")
+    assert cams.batch_shape == (5,)
+    np.testing.assert_allclose(cams.w2c[0].numpy(), np.eye(4), atol=1e-12)
+    last_c2w = np.linalg.inv(cams.w2c[-1].numpy())
+    np.testing.assert_allclose(last_c2w, np.array(meta["last_view_c2w"]), atol=1e-5)  # the path ends at view B
+    assert meta["inputs"]["last"] == str(other)
+
+
+def test_generate_follows_a_camera_file(smoke_generator, photo, tmp_path, one_thread):
+    import torch
+
+    from genscene.cameras.cameras import Cameras, invert_rigid
+    from genscene.cameras.formats import save_transforms
+    from genscene.io.cameras_json import load_cameras_json
+
+    c2w = torch.eye(4, dtype=torch.float64).repeat(5, 1, 1)
+    c2w[:, 0, 3] = torch.linspace(0, 0.4, 5, dtype=torch.float64) + 3.0  # absolute; generate re-bases it
+    K = torch.tensor([[50.0, 0, 32], [0, 50, 32], [0, 0, 1]], dtype=torch.float64).expand(5, 3, 3)
+    save_transforms(tmp_path / "transforms.json", Cameras(K, invert_rigid(c2w), 64, 64),
+                    [f"{i}.png" for i in range(5)])
+    out = tmp_path / "scene"
+    done = CliRunner().invoke(app, ["generate", str(photo), "-t", str(tmp_path / "transforms.json"), "--frames", "5",
+                                    "--steps", "1", "--weights", str(smoke_generator), "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "(nerfstudio)" in done.output
+    cams, _ = load_cameras_json(out / "cameras.json")
+    np.testing.assert_allclose(np.linalg.inv(cams.w2c.numpy())[:, 0, 3], np.linspace(0, 0.4, 5), atol=1e-9)
