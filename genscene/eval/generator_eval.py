@@ -8,12 +8,16 @@ and where it could copy the warped first frame).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from scipy import ndimage
 from torch import Tensor
 
-from genscene.eval.image_metrics import psnr
+from genscene.cameras.cameras import Cameras
+from genscene.cameras.formats.vggt import pose_encoding_to_cameras
+from genscene.eval.image_metrics import psnr, ssim
+from genscene.eval.pose_metrics import camera_following_errors
 
 SPATIALCRAFTER_FRAMES = slice(1, 14)
 """Frames 1-13."""
@@ -32,13 +36,14 @@ def masked_psnr(pred: Tensor, gt: Tensor, mask: Tensor) -> float:
 def video_scores(pred: Tensor, gt: Tensor, disoccluded: Tensor) -> dict[str, float]:
     """``pred``/``gt [T, 3, H, W]`` in [0, 1] and the cache's ``disoccluded [T, H, W]`` (True = unknown).
 
-    Keys: ``psnr`` (mean of per-frame PSNR, all frames), ``psnr_1_13``, ``psnr_disoccluded`` and
-    ``psnr_visible`` (pooled over frames 1 onwards inside / outside the mask).
+    Keys: ``psnr`` / ``ssim`` (means of per-frame scores, all frames), ``psnr_1_13`` / ``ssim_1_13``,
+    ``psnr_disoccluded`` and ``psnr_visible`` (pooled over frames 1 onwards inside / outside the mask).
     """
     pred, gt = pred.float().clamp(0, 1), gt.float()
-    per_frame = psnr(pred, gt)  # [T]
+    per_frame, per_frame_ssim = psnr(pred, gt), ssim(pred, gt)  # [T]
     later = slice(1, None)
     return {"psnr": float(per_frame.mean()), "psnr_1_13": float(per_frame[SPATIALCRAFTER_FRAMES].mean()),
+            "ssim": float(per_frame_ssim.mean()), "ssim_1_13": float(per_frame_ssim[SPATIALCRAFTER_FRAMES].mean()),
             "psnr_disoccluded": masked_psnr(pred[later], gt[later], disoccluded[later]),
             "psnr_visible": masked_psnr(pred[later], gt[later], ~disoccluded[later])}
 
@@ -64,3 +69,14 @@ def nearest_fill(frames: Tensor, holes: Tensor) -> Tensor:
         _, (iy, ix) = ndimage.distance_transform_edt(hole, return_indices=True)
         out[t] = frames[t][:, torch.from_numpy(iy), torch.from_numpy(ix)]
     return out
+
+
+@torch.no_grad()
+def estimated_camera_errors(geometry: Callable[[Tensor], dict[str, Tensor]], frames: Tensor,
+                            commanded: Cameras) -> dict[str, float]:
+    """How well a clip follows its cameras: the geometry net estimates the cameras of ``frames [T, 3, H, W]``
+    (one sequence) and :func:`camera_following_errors` (CameraCtrl's ``r_err`` in degrees, ``t_err`` on
+    trajectories normalised to a unit furthest centre) compares them with ``commanded [T]``."""
+    h, w = frames.shape[-2:]
+    enc = geometry(frames[None].float())["pose_enc"][0].double().cpu()
+    return camera_following_errors(pose_encoding_to_cameras(enc, w, h), commanded.to("cpu"), degrees=True)

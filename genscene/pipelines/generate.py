@@ -23,6 +23,8 @@ from genscene.diffusion.flow_matching import FlowMatchingConfig, guided_velocity
 from genscene.models.generator import VideoGenerator, fold_frame_mask
 from genscene.render.point_cache import PointCache
 
+CONDITIONS = ("image", "cache", "camera")
+
 
 @dataclass
 class GenerateConfig:
@@ -36,6 +38,15 @@ class GenerateConfig:
     """Guidance scale over the camera condition (1 = none)."""
     seed: int = 0
     """Seed of the initial noise."""
+    withhold: tuple[str, ...] = ()
+    """Conditions withheld from the model (``image``, ``cache``, ``camera``): ablations from the one code path.
+    The generator was trained dropping ``camera`` alone and ``image`` + ``cache`` together; other sets are
+    outside what it saw."""
+
+    def __post_init__(self) -> None:
+        unknown = set(self.withhold) - set(CONDITIONS)
+        if unknown:
+            raise ValueError(f"GenerateConfig.withhold: unknown conditions {sorted(unknown)} (of {CONDITIONS})")
 
 
 @dataclass
@@ -150,17 +161,25 @@ def sample_latents(model: VideoGenerator, inputs: GenerationInputs, shape: tuple
     :func:`~genscene.diffusion.flow_matching.guided_velocity_multi`): group a = image + cache, group b = camera."""
     device = next(model.parameters()).device
     b = shape[0]
-    yes, no = torch.ones(b, dtype=torch.bool, device=device), torch.zeros(b, dtype=torch.bool, device=device)
-    guide_a = cfg.guidance != 1.0 and (inputs.image_latent is not None or inputs.cache_latent is not None)
-    guide_b = cfg.camera_guidance != 1.0 and inputs.plucker is not None
+    withheld = {name: name in cfg.withhold for name in CONDITIONS}
+    enabled = [name for name in CONDITIONS if getattr(model.config, f"use_{name}")]
+
+    def drops(**dropped: bool) -> dict[str, Tensor]:
+        return {f"drop_{name}": torch.full((b,), withheld[name] or dropped.get(name, False), device=device)
+                for name in enabled}
+
+    has_a = (inputs.image_latent is not None and not withheld["image"]) or \
+        (inputs.cache_latent is not None and not withheld["cache"])
+    guide_a = cfg.guidance != 1.0 and has_a
+    guide_b = cfg.camera_guidance != 1.0 and inputs.plucker is not None and not withheld["camera"]
 
     def velocity(x: Tensor, timestep: Tensor) -> Tensor:
-        full = model(x, timestep, **inputs.kwargs())
+        full = model(x, timestep, **inputs.kwargs(), **drops())
         if not (guide_a or guide_b):
             return full
-        drop_a = model(x, timestep, **inputs.kwargs(), drop_image=yes, drop_cache=yes) if guide_a else full
-        none = model(x, timestep, **inputs.kwargs(), drop_image=yes, drop_cache=yes,
-                     drop_camera=yes if guide_b else no) if guide_b else drop_a
+        drop_a = model(x, timestep, **inputs.kwargs(), **drops(image=True, cache=True)) if guide_a else full
+        none = model(x, timestep, **inputs.kwargs(), **drops(image=True, cache=True, camera=True)) \
+            if guide_b else drop_a
         return guided_velocity_multi(full, drop_a, none, cfg.guidance, cfg.camera_guidance)
 
     gen = torch.Generator(device="cpu").manual_seed(cfg.seed)

@@ -209,3 +209,32 @@ def test_gradients_reach_the_camera_encoder_and_null_context(one_thread):
     _perturb_camera(model)
     model(**_inputs()).square().mean().backward()
     assert model.camera_encoder.proj_in.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("withheld, removed", [(("camera",), "plucker"), (("cache",), "cache_latent"),
+                                               (("image", "cache"), "image_latent")])
+def test_withholding_a_condition_samples_as_if_it_were_absent(withheld, removed, one_thread):
+    from dataclasses import replace
+
+    from genscene.pipelines.generate import GenerateConfig, GenerationInputs, sample_latents
+
+    model = _model()
+    _perturb_camera(model)
+    raw = _inputs()
+    inputs = GenerationInputs(**{k: raw[k] for k in ("image_latent", "image_mask", "cache_latent", "cache_mask",
+                                                      "plucker")})
+    absent = {"plucker": {"plucker": None}, "cache_latent": {"cache_latent": None, "cache_mask": None},
+              "image_latent": {"image_latent": None, "image_mask": None, "cache_latent": None, "cache_mask": None}}
+    cfg = GenerateConfig(steps=2, guidance=2.0, camera_guidance=1.5, seed=4)
+    shape = (B, C, TL, h, w)
+    got = sample_latents(model, inputs, shape, replace(cfg, withhold=withheld))
+    want = sample_latents(model, replace(inputs, **absent[removed]), shape, cfg)
+    torch.testing.assert_close(got, want)
+    assert not torch.allclose(got, sample_latents(model, inputs, shape, cfg))  # withholding changes the sample
+
+
+def test_unknown_withheld_condition_is_refused():
+    from genscene.pipelines.generate import GenerateConfig
+
+    with pytest.raises(ValueError, match="text"):
+        GenerateConfig(withhold=("text",))
