@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from genscene.atomic import check_output
 from genscene.commands import one_line_errors
 from genscene.errors import InputError
 
@@ -73,8 +74,7 @@ def generate(
     from genscene.pipelines.generate import GenerateConfig
     from genscene.pipelines.image_to_video import ImageToVideoConfig, image_to_video, valid_frame_count
 
-    if out.exists() and not overwrite:
-        raise InputError(out, "already exists (pass --overwrite to replace it)")
+    check_output(out, overwrite, kind="scene")
     t0 = time.perf_counter()
     photo = read_image(existing_file(image))
     count = valid_frame_count(frames)
@@ -110,8 +110,7 @@ def interpolate(
     from genscene.pipelines.generate import GenerateConfig
     from genscene.pipelines.image_to_video import ImageToVideoConfig, interpolate_views, valid_frame_count
 
-    if out.exists() and not overwrite:
-        raise InputError(out, "already exists (pass --overwrite to replace it)")
+    check_output(out, overwrite, kind="scene")
     t0 = time.perf_counter()
     photo_a, photo_b = read_image(existing_file(first)), read_image(existing_file(last))
     count = valid_frame_count(frames)

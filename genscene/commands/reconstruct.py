@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from genscene.atomic import check_output
 from genscene.commands import one_line_errors
 from genscene.errors import InputError
 
@@ -31,7 +32,7 @@ def reconstruct(
     size: int = typer.Option(128, help="Long image side fed to the network."),
     frames: int = typer.Option(8, help="Frames sampled from a video input."),
     device: str = typer.Option("auto", help="cpu, cuda or auto."),
-    overwrite: bool = typer.Option(False, help="Replace an existing scene folder."),
+    overwrite: bool = typer.Option(False, help="Replace an existing scene folder (never another folder)."),
 ) -> None:
     """Feed-forward reconstruction: writes depth, cameras (json, nerfstudio, COLMAP), points and a preview."""
     import time
@@ -44,8 +45,7 @@ def reconstruct(
     from genscene.pipelines.reconstruct import ReconstructConfig, collect_inputs, prepare_views, preview_png
     from genscene.pipelines.reconstruct import reconstruct as run
 
-    if out.exists() and not overwrite:
-        raise InputError(out, "already exists (pass --overwrite to replace it)")
+    check_output(out, overwrite, kind="scene")
     cfg = ReconstructConfig(size=size, video_frames=frames)
     t0 = time.perf_counter()
     images, names = collect_inputs(list(inputs), cfg)

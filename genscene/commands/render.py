@@ -11,6 +11,7 @@ from typing import Optional
 
 import typer
 
+from genscene.atomic import check_output
 from genscene.commands import one_line_errors
 from genscene.errors import InputError
 from genscene.pipelines.render_path import DEFAULT_HEIGHT, DEFAULT_WIDTH, Backend, Geometry
@@ -62,7 +63,7 @@ def render(
     backend: Backend = typer.Option(Backend.auto, help="Rasterizer (auto: gsplat on CUDA when installed, else torch)."),
     device: Device = typer.Option(Device.auto, help="auto: cuda when available, else cpu."),
     fps: float = typer.Option(24.0, min=MIN_FPS, help="Frame rate of the video."),
-    overwrite: bool = typer.Option(False, help="Replace an existing output file."),
+    overwrite: bool = typer.Option(False, help="Replace an existing .mp4 file (never a folder)."),
 ) -> None:
     """Render Gaussians (or a scene's points) along a camera path into a video, on the CPU or the GPU."""
     import torch
@@ -72,10 +73,9 @@ def render(
     from genscene.io.video import write_video
     from genscene.pipelines.render_path import RenderPathConfig, load_source, path_cameras, render_frames
 
-    if output.exists() and not overwrite:
-        raise InputError(output, "already exists (pass --overwrite to replace it)")
     if output.suffix.lower() != ".mp4":
         raise InputError(output, "the output must be an .mp4 file")
+    check_output(output, overwrite, suffixes=(".mp4",))
     cfg = RenderPathConfig(width=width, height=height, fov=fov, use=use, point_size=point_size,
                            background=parse_background(background), backend=backend)
     if device is Device.cuda and not torch.cuda.is_available():
@@ -88,6 +88,6 @@ def render(
     cameras = path_cameras(src, rel_c2w)
     images = render_frames(src, cameras, cfg, dev, progress=lambda starts: track(
         starts, description=f"rendering {len(cameras)} frames", transient=True))
-    write_video(output, images, fps=fps)
+    write_video(output, images, fps=fps, overwrite=overwrite)
     typer.echo(f"wrote {output} ({len(cameras)} frames {src.width}x{src.height}, {len(src.gaussians)} Gaussians, "
                f"{title}, device {dev.type})")

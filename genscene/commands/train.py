@@ -12,7 +12,7 @@ from genscene.errors import InputError
 
 @one_line_errors
 def train(
-    stage: str = typer.Argument(..., help="Stage to train: vae, geometry."),
+    stage: str = typer.Argument(..., help="Stage to train: vae, geometry, generator."),
     preset: str = typer.Option("tiny", help="Named config preset (tiny = the embedded default)."),
     out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Output folder (checkpoint, model, metrics)."),
     resume: bool = typer.Option(False, help="Resume exactly from OUT/checkpoint."),

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from genscene.atomic import check_output
 from genscene.commands import one_line_errors
 from genscene.errors import InputError
 
@@ -87,14 +88,16 @@ def preview_command(
     frames: Optional[int] = typer.Option(None, "--frames", "-n", help=f"Number of frames (presets: {DEFAULT_FRAMES})."),
     distance: Optional[float] = typer.Option(None, "--distance", "-d", help="Preset distance, in median depths."),
     param: list[str] = typer.Option([], "--param", "-p", help="Other preset parameter, KEY=VALUE (repeatable)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing PNG file (never a folder)."),
 ) -> None:
     """Draw a camera path as frusta seen from above (x-z) and from the side (z-y)."""
     from genscene.cameras.trajectories.preview import draw_preview
 
     if output.suffix.lower() != ".png":
         raise InputError(output, "the preview is a PNG; give a path ending in .png", field="--output")
+    check_output(output, overwrite, suffixes=(".png",))
     c2w, look_at, title = resolve(target, frames, distance, param)
-    draw_preview(c2w, output, title, look_at=look_at)
+    draw_preview(c2w, output, title, look_at=look_at, overwrite=overwrite)
     typer.echo(f"wrote {output}")
 
 
@@ -106,10 +109,12 @@ def export_command(
     frames: Optional[int] = typer.Option(None, "--frames", "-n", help=f"Number of frames (presets: {DEFAULT_FRAMES})."),
     distance: Optional[float] = typer.Option(None, "--distance", "-d", help="Preset distance, in median depths."),
     param: list[str] = typer.Option([], "--param", "-p", help="Other preset parameter, KEY=VALUE (repeatable)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing JSON file (never a folder)."),
 ) -> None:
     """Write the per-frame camera-to-world poses (OpenCV, frame 0 = identity) as JSON."""
     from genscene.cameras.trajectories import save_trajectory_json
 
+    check_output(output, overwrite, suffixes=(".json",))
     c2w, _, _ = resolve(target, frames, distance, param)
-    save_trajectory_json(output, c2w)
+    save_trajectory_json(output, c2w, overwrite=overwrite)
     typer.echo(f"wrote {output} ({c2w.shape[0]} poses)")

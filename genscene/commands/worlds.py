@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from genscene.atomic import check_output
 from genscene.commands import one_line_errors
 from genscene.errors import InputError
 
@@ -50,7 +51,8 @@ def sample(
     path_seed: int = typer.Option(0, "--path-seed", help="Seed of the start camera / random path."),
     supersample: int = typer.Option(2, "--supersample", help="RGB anti-aliasing: s x s samples per pixel (1 = off)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing folder."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace an existing scene folder (never another folder)."),
 ) -> None:
     """Render one clip of a world with every ground-truth signal into a scene folder (+ gt/gt.npz)."""
     _check_family(family)
@@ -59,8 +61,7 @@ def sample(
     _check_positive("--supersample", supersample)
     if seed < 0:
         raise InputError("--seed", f"must be >= 0, got {seed}")
-    if output.exists() and not overwrite:
-        raise InputError(output, "already exists (pass --overwrite to replace it)")
+    check_output(output, overwrite, kind="scene")
     from genscene.cameras.trajectories import list_trajectories
     from genscene.worlds.camera_paths import RANDOM_PRESET, PathError
     from genscene.worlds.dataset import ClipSpec, render_clip, write_clip
@@ -85,6 +86,7 @@ def preview(
     res: int = typer.Option(160, "--res", help="Panel width in pixels (height = 3/4 of it)."),
     columns: int = typer.Option(2, "--columns", help="Worlds per row of the sheet."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing PNG file (never a folder)."),
 ) -> None:
     """Write a contact sheet PNG: RGB, depth, edges and flow of several worlds."""
     fams = [f.strip() for f in families.split(",") if f.strip()]
@@ -96,13 +98,14 @@ def preview(
         raise InputError("--seeds", f"expected comma-separated integers, got {seeds!r}") from err
     _check_positive("--res", res)
     _check_positive("--columns", columns)
+    check_output(output, overwrite, suffixes=(".png",))
     from PIL import Image
 
     from genscene.atomic import atomic_path
     from genscene.worlds.preview import render_contact_sheet
 
     sheet = render_contact_sheet(fams, seed_list, res, columns=columns, device=_device(device))
-    with atomic_path(output) as tmp:
+    with atomic_path(output, replace=overwrite) as tmp:
         Image.fromarray(sheet).save(tmp, format="PNG")
     typer.echo(f"wrote {output} ({len(fams) * len(seed_list)} worlds)")
 
@@ -116,6 +119,8 @@ def export(
     colors: str = typer.Option("texture", "--colors", help="texture (UV-mapped images) or vertex (vertex colours)."),
     dynamic: bool = typer.Option(False, "--dynamic", help="Build the dynamic variant (exported at t = --time)."),
     time: float = typer.Option(0.0, "--time", help="Time (s) at which moving objects are posed."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace existing files: the mesh and, for .obj, its .mtl and textures."),
 ) -> None:
     """Export a world as a triangle mesh for the mesh-to-video pipeline."""
     _check_family(family)
@@ -123,10 +128,11 @@ def export(
         raise InputError(output, "expected a .glb or .obj file name")
     if colors not in ("texture", "vertex"):
         raise InputError("--colors", f"expected texture or vertex, got {colors!r}")
+    check_output(output, overwrite, suffixes=(".glb", ".obj"))
     from genscene.worlds import make_world
     from genscene.worlds.export import export_world
 
     world = make_world(family, seed, dynamic=dynamic)
-    export_world(world, output, colors=colors, time=time)
+    export_world(world, output, colors=colors, time=time, overwrite=overwrite)
     typer.echo(f"wrote {output}")
 

@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import Tensor
 
-from genscene.atomic import atomic_path
+from genscene.atomic import SCENE_FORMAT, atomic_path, check_output
 from genscene.cameras.cameras import Cameras
 from genscene.cameras.formats._common import as_number, read_json
 from genscene.errors import InputError
@@ -46,7 +46,7 @@ from genscene.io.ply import (
 )
 from genscene.io.video import frames_to_uint8, write_video
 
-FORMAT = "genscene.scene"
+FORMAT = SCENE_FORMAT
 FORMAT_VERSION = 1
 # meta.json keys that describe the folder itself; they are not part of Scene.meta.
 _STRUCTURAL_KEYS = ("format", "format_version", "num_frames", "width", "height", "fps")
@@ -113,20 +113,18 @@ def write_scene(path: str | Path, scene: Scene, colmap: bool = False, overwrite:
 
     Args:
         colmap: also write a COLMAP text model in ``sparse/0`` (image names relative to ``frames/``).
-        overwrite: replace an existing folder (only once the new one is complete).
+        overwrite: replace an existing scene folder (only once the new one is complete); a folder
+            that is not a genscene scene is never replaced (see :func:`genscene.atomic.check_output`).
         extras: more files of the folder, ``{name: writer}``; each writer gets the file's path inside
             the temporary folder, so a failure or a kill while writing it leaves no scene behind.
 
     Raises:
-        InputError: ``path`` exists and ``overwrite`` is False, or it is not a folder.
+        InputError: ``path`` exists and ``overwrite`` is False (checked again by the final rename, so
+            a folder another run wrote meanwhile is kept), or it is not a genscene scene folder.
     """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise InputError(path, "exists and is not a folder")
-    if path.exists() and not overwrite:
-        raise InputError(path, "already exists (pass overwrite to replace it)")
+    path = check_output(path, overwrite, kind="scene")
     meta = _meta_record(scene)  # fails before anything is written
-    with atomic_path(path, directory=True) as tmp:
+    with atomic_path(path, directory=True, replace=overwrite) as tmp:
         images = _write_frames(tmp, scene)
         depths = _write_depths(tmp, scene) if scene.depths is not None else None
         write_video(tmp / "video.mp4", scene.frames, fps=scene.fps)

@@ -45,7 +45,7 @@ def uint8_to_frames(images: np.ndarray) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).to(torch.float32) / 255.0
 
 
-def write_video(path: str | Path, frames: Tensor, fps: float = 24.0, crf: int = 18) -> None:
+def write_video(path: str | Path, frames: Tensor, fps: float = 24.0, crf: int = 18, overwrite: bool = True) -> None:
     """Write ``frames [T, 3, H, W]`` (float in [0, 1]) as an H.264 yuv420p mp4, atomically.
 
     Args:
@@ -53,6 +53,8 @@ def write_video(path: str | Path, frames: Tensor, fps: float = 24.0, crf: int = 
         frames: ``[T, 3, H, W]`` float in [0, 1]; odd H or W is padded by edge replication.
         fps: frame rate (stored as a rational with denominator up to 1001).
         crf: x264 constant rate factor (0 lossless luma, 18 visually lossless, 23 default).
+        overwrite: replace an existing file; if False an existing ``path`` (also one that appears
+            while encoding) is an :class:`InputError` and is kept.
     """
     import av
 
@@ -63,7 +65,7 @@ def write_video(path: str | Path, frames: Tensor, fps: float = 24.0, crf: int = 
     if pad_h or pad_w:
         images = np.pad(images, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
     rate = Fraction(fps).limit_denominator(1001)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, replace=overwrite) as tmp:
         with av.open(str(tmp), mode="w", format="mp4") as container:
             stream = container.add_stream("libx264", rate=rate)
             stream.width, stream.height = images.shape[2], images.shape[1]

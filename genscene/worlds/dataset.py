@@ -196,15 +196,11 @@ def write_clip(path: str | Path, clip: dict, overwrite: bool = False, fps: float
     """Write a clip as a scene folder (frames, depth, cameras, video, meta) + ``gt/gt.npz`` (atomic).
 
     ``gt/gt.npz`` holds normals (float16), instance and face ids (int32), edges (bool ``[T, 4, H, W]``,
-    order ``edge_order``), flow / flow_valid, times, K and w2c.
+    order ``edge_order``), flow / flow_valid, times, K and w2c. ``overwrite`` replaces only a scene
+    folder (see :func:`genscene.io.scene.write_scene`).
     """
-    from genscene.atomic import atomic_path
-    from genscene.errors import InputError
     from genscene.io.scene import Scene, write_scene
 
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise InputError(path, "already exists (pass --overwrite to replace it)")
     cpu = {k: (v.detach().cpu() if isinstance(v, Tensor) else v) for k, v in clip.items()}
     T, _, H, W = cpu["rgb"].shape
     cams = Cameras(cpu["K"].double(), cpu["w2c"].double(), W, H)
@@ -213,27 +209,35 @@ def write_clip(path: str | Path, clip: dict, overwrite: bool = False, fps: float
             "generator": "genscene.worlds", "gt": "gt/gt.npz"}
     scene = Scene(frames=cpu["rgb"].float(), cameras=cams, depths=cpu["depth"].float(), meta=meta, fps=fps,
                   points=gt_points(cpu["rgb"].float(), cpu["depth"].float(), cams))
-    with atomic_path(path, directory=True) as tmp:
-        write_scene(tmp, scene, overwrite=True)
-        (tmp / "gt").mkdir()
-        arrays = {
-            "normals": cpu["normals"].numpy().astype(np.float16),
-            "instance": cpu["instance"].numpy().astype(np.int32),
-            "face": cpu["face"].numpy().astype(np.int32),
-            "edges": cpu["edges"].numpy().astype(bool),
-            "edge_order": np.array(EDGE_ORDER),
-            "mask": cpu["mask"].numpy().astype(bool),
-            "times": cpu["times"].numpy().astype(np.float32),
-            "K": cpu["K"].numpy(),
-            "w2c": cpu["w2c"].numpy(),
-        }
-        if "flow" in cpu:
-            arrays["flow"] = cpu["flow"].numpy().astype(np.float32)
-            arrays["flow_valid"] = cpu["flow_valid"].numpy().astype(bool)
-        np.savez_compressed(tmp / "gt" / "gt.npz", **arrays)
-        (tmp / "gt" / "README.json").write_text(json.dumps({
-            "normals": "[T,H,W,3] world, facing the camera", "instance": "[T,H,W] -1 = sky",
-            "face": "[T,H,W] global face id, -1 = sky", "edges": f"[T,4,H,W] order {list(EDGE_ORDER)}",
-            "flow": "[T-1,H,W,2] pixels, frame i -> i+1 (object motion included)",
-            "flow_valid": "[T-1,H,W] visible in frame i+1 and inside it"}, indent=1) + "\n")
-    return path
+    extras = {"gt/gt.npz": lambda file: _write_gt_arrays(file, cpu), "gt/README.json": _write_gt_readme}
+    return write_scene(path, scene, overwrite=overwrite, extras=extras)
+
+
+def _write_gt_arrays(file: Path, cpu: dict) -> None:
+    """``gt/gt.npz`` of a clip whose tensors are on the CPU."""
+    arrays = {
+        "normals": cpu["normals"].numpy().astype(np.float16),
+        "instance": cpu["instance"].numpy().astype(np.int32),
+        "face": cpu["face"].numpy().astype(np.int32),
+        "edges": cpu["edges"].numpy().astype(bool),
+        "edge_order": np.array(EDGE_ORDER),
+        "mask": cpu["mask"].numpy().astype(bool),
+        "times": cpu["times"].numpy().astype(np.float32),
+        "K": cpu["K"].numpy(),
+        "w2c": cpu["w2c"].numpy(),
+    }
+    if "flow" in cpu:
+        arrays["flow"] = cpu["flow"].numpy().astype(np.float32)
+        arrays["flow_valid"] = cpu["flow_valid"].numpy().astype(bool)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(file, **arrays)
+
+
+def _write_gt_readme(file: Path) -> None:
+    """``gt/README.json``: what each array of ``gt/gt.npz`` holds."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(json.dumps({
+        "normals": "[T,H,W,3] world, facing the camera", "instance": "[T,H,W] -1 = sky",
+        "face": "[T,H,W] global face id, -1 = sky", "edges": f"[T,4,H,W] order {list(EDGE_ORDER)}",
+        "flow": "[T-1,H,W,2] pixels, frame i -> i+1 (object motion included)",
+        "flow_valid": "[T-1,H,W] visible in frame i+1 and inside it"}, indent=1) + "\n")

@@ -157,27 +157,32 @@ def to_trimesh_scene(world: World, colors: str = "texture", time: float = 0.0, d
     return scene
 
 
-def export_world(world: World, path: str | Path, colors: str = "texture", time: float = 0.0, detail: int = 48) -> Path:
-    """Write ``world`` posed at ``time`` to ``path`` (.glb, or .obj + .mtl + textures), atomically per file."""
-    from genscene.atomic import atomic_path
+def export_world(world: World, path: str | Path, colors: str = "texture", time: float = 0.0, detail: int = 48,
+                 overwrite: bool = True) -> Path:
+    """Write ``world`` posed at ``time`` to ``path`` (.glb, or .obj + .mtl + textures), atomically per file.
+
+    Every file it would write is checked first (:func:`genscene.atomic.check_output`): a folder is
+    never replaced, and with ``overwrite=False`` no existing file is (the final renames check again).
+    """
+    from genscene.atomic import atomic_write_many, check_output
 
     path = Path(path)
-    scene = to_trimesh_scene(world, colors, time, detail)
+    files = _export_files(to_trimesh_scene(world, colors, time, detail), path, colors)
+    for file in files:
+        check_output(file, overwrite)
+    atomic_write_many(files, replace=overwrite)
+    return path
+
+
+def _export_files(scene, path: Path, colors: str) -> dict[Path, bytes]:
+    """``{file: bytes}`` of a trimesh scene exported to ``path``; the mesh file first (it is renamed last)."""
     suffix = path.suffix.lower()
     if suffix == ".glb":
-        data = scene.export(file_type="glb")
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
-        return path
+        return {path: scene.export(file_type="glb")}
     if suffix != ".obj":
         raise ValueError(f"export_world: expected .glb or .obj, got {path.name}")
     from trimesh.exchange.obj import export_obj
 
     text, extra = export_obj(scene, include_texture=colors == "texture", return_texture=True,
                              mtl_name=f"{path.stem}.mtl")
-    for name, blob in extra.items():
-        with atomic_path(path.parent / name) as tmp:
-            tmp.write_bytes(blob)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
-    return path
+    return {path: text.encode("utf-8"), **{path.parent / name: blob for name, blob in extra.items()}}

@@ -47,8 +47,12 @@ class TrajectoryFile:
 
 
 def save_trajectory_json(path: str | Path, poses: Tensor, kind: Literal["poses", "key_poses"] = "poses",
-                         times: Tensor | None = None) -> Path:
-    """Write ``poses [N, 4, 4]`` (c2w, OpenCV) to ``path`` atomically; returns the path."""
+                         times: Tensor | None = None, overwrite: bool = True) -> Path:
+    """Write ``poses [N, 4, 4]`` (c2w, OpenCV) to ``path`` atomically; returns the path.
+
+    With ``overwrite=False`` an existing ``path`` (also one that appears while writing) is an
+    :class:`InputError` and is kept. A folder is never replaced.
+    """
     from genscene.atomic import atomic_path
 
     if kind not in KINDS:
@@ -61,7 +65,7 @@ def save_trajectory_json(path: str | Path, poses: Tensor, kind: Literal["poses",
     rows = ",\n  ".join(json.dumps(pose) for pose in poses.tolist())
     fields.append(f'"poses": [\n  {rows}\n]')
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, replace=overwrite) as tmp:
         tmp.write_text("{\n" + ",\n".join(fields) + "\n}\n")
     return path
 

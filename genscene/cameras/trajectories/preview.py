@@ -39,8 +39,11 @@ def path_summary(c2w: Tensor) -> str:
 
 
 def draw_preview(c2w: Tensor, path: str | Path, title: str, look_at: Tensor | None = None,
-                 max_frusta: int = 10) -> Path:
+                 max_frusta: int = 10, overwrite: bool = True) -> Path:
     """Write a PNG of the path ``c2w [T, 4, 4]`` (OpenCV axes) atomically to ``path``.
+
+    With ``overwrite=False`` an existing ``path`` (also one that appears while drawing) is an
+    :class:`~genscene.errors.InputError` and is kept.
 
     Three views: from above (x right, z forward up the page), from the side (z forward to the
     right, up = -y up the page) and from behind (x right, up = -y up). Frame 0 is black; later
@@ -95,7 +98,7 @@ def draw_preview(c2w: Tensor, path: str | Path, title: str, look_at: Tensor | No
     fig.tight_layout()
     path = Path(path)
     try:
-        with atomic_path(path) as tmp:
+        with atomic_path(path, replace=overwrite) as tmp:
             fig.savefig(tmp, format="png", dpi=90)
     finally:
         plt.close(fig)
