@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genscene.models.base import PretrainedModel
+from genscene.models.epipolar_attention import EpipolarAttnProcessor, full_attention
 
 ROPE_MAX_SEQ_LEN = 1024
 """Positions the transformer's rotary embedding covers per axis (latent frames, rows, columns after
@@ -77,6 +78,12 @@ class GeneratorConfig:
     """Per-channel standard deviation of the VAE latents (set with ``latent_mean``); empty: 1."""
     flow_shift: float = 3.0
     """Time shift of the flow-matching schedule the model was trained with (its sampler uses the same)."""
+    use_epipolar: bool = False
+    """SpatialCrafter's epipolar attention: self-attention across latent frames restricted to epipolar lines
+    (:mod:`genscene.models.epipolar_attention`); needs an ``epipolar_mask`` per call. Off until it is shown to
+    pay for itself."""
+    epipolar_threshold: float = 1.0
+    """Token cells from the epipolar line within which a token of another latent frame is attended."""
 
 
 def _latent_stats(config: GeneratorConfig, like: Tensor) -> tuple[Tensor, Tensor] | None:
@@ -200,6 +207,11 @@ class VideoGenerator(PretrainedModel):
             # instead would copy ~40 lines of diffusers (rope, timestep projection, unpatchify)
             # that change between versions; the hook depends only on that one call.
             self.transformer.patch_embedding.register_forward_hook(self._add_camera_features)
+        self._epipolar: list[EpipolarAttnProcessor] = []
+        if c.use_epipolar:
+            for block in self.transformer.blocks:
+                block.attn1.set_processor(EpipolarAttnProcessor())
+                self._epipolar.append(block.attn1.processor)
 
     # -- latent normalisation ------------------------------------------------------------------
 
@@ -261,6 +273,7 @@ class VideoGenerator(PretrainedModel):
         drop_image: Tensor | None = None,
         drop_cache: Tensor | None = None,
         drop_camera: Tensor | None = None,
+        epipolar_mask: Tensor | None = None,
     ) -> Tensor:
         """Predict the velocity of ``noisy``.
 
@@ -279,6 +292,9 @@ class VideoGenerator(PretrainedModel):
             drop_image, drop_cache, drop_camera: ``[B]`` bool: drop that condition for these samples
                 (classifier-free guidance): image / cache latent and mask are zeroed, camera features
                 multiplied by 0. An enabled condition given as None is dropped for all samples.
+            epipolar_mask: ``[B, 1, N, N]`` bool over the ``N`` tokens
+                (:func:`~genscene.models.epipolar_attention.token_epipolar_mask`); needs ``use_epipolar``;
+                samples with ``drop_camera`` attend fully; None: full attention for all.
 
         Returns:
             ``v`` ``[B, C, T', h, w]``.
@@ -296,6 +312,7 @@ class VideoGenerator(PretrainedModel):
             ("use_image", "image_latent/image_mask/drop_image", (image_latent, image_mask, drop_image)),
             ("use_cache", "cache_latent/cache_mask/drop_cache", (cache_latent, cache_mask, drop_cache)),
             ("use_camera", "plucker/drop_camera", (plucker, drop_camera)),
+            ("use_epipolar", "epipolar_mask", (epipolar_mask,)),
         ):
             if not getattr(c, switch) and any(x is not None for x in given):
                 raise ValueError(f"VideoGenerator: {names} given but the config has {switch}=False")
@@ -324,8 +341,13 @@ class VideoGenerator(PretrainedModel):
 
         context = self.null_context.to(noisy.dtype).unsqueeze(0).expand(b, -1, -1)  # [B, N, text_dim]
         self._camera_features = features
+        mask = None if epipolar_mask is None else full_attention(epipolar_mask, drop_camera)
+        for processor in self._epipolar:
+            processor.mask = mask
         try:
             out = self.transformer(x, timestep, context, return_dict=False)[0]
         finally:
             self._camera_features = None
+            for processor in self._epipolar:
+                processor.mask = None
         return out

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from genscene.cameras.cameras import Cameras
 from genscene.cameras.plucker import plucker_rays
 from genscene.diffusion.flow_matching import FlowMatchingConfig, guided_velocity_multi, sample
+from genscene.models.epipolar_attention import token_epipolar_mask
 from genscene.models.generator import VideoGenerator, fold_frame_mask
 from genscene.render.point_cache import PointCache
 
@@ -63,10 +64,15 @@ class GenerationInputs:
     """``[B, 4, T', h, w]``: covered fraction of each latent cell."""
     plucker: Tensor | None
     """``[B, 6, T, H, W]``: Plücker rays of the cameras (frame 0 at the identity)."""
+    epipolar_mask: Tensor | None = None
+    """``[B, 1, N, N]`` bool: the epipolar attention mask over the tokens (models with ``use_epipolar``)."""
 
     def kwargs(self) -> dict[str, Tensor | None]:
-        return {"image_latent": self.image_latent, "image_mask": self.image_mask, "cache_latent": self.cache_latent,
-                "cache_mask": self.cache_mask, "plucker": self.plucker}
+        out = {"image_latent": self.image_latent, "image_mask": self.image_mask, "cache_latent": self.cache_latent,
+               "cache_mask": self.cache_mask, "plucker": self.plucker}
+        if self.epipolar_mask is not None:
+            out["epipolar_mask"] = self.epipolar_mask
+        return out
 
 
 def relative_unit_cameras(cameras: Cameras, depth0: Tensor) -> Cameras:
@@ -126,6 +132,18 @@ def plucker_video(cameras: Cameras) -> Tensor:
     return plucker_rays(cameras, cameras.height, cameras.width).movedim(-3, -4).float()
 
 
+def model_epipolar_mask(model: VideoGenerator, cameras: Cameras) -> Tensor | None:
+    """The epipolar attention mask ``[B, 1, N, N]`` of cameras ``[B, T]`` on ``model``'s token grid (None
+    unless the model uses epipolar attention)."""
+    cfg = model.config
+    if not cfg.use_epipolar:
+        return None
+    _, ph, pw = cfg.patch_size
+    token_h, token_w = cameras.height // (cfg.spatial_factor * ph), cameras.width // (cfg.spatial_factor * pw)
+    mask = token_epipolar_mask(cameras, cfg.temporal_factor, token_h, token_w, cfg.epipolar_threshold)
+    return mask.to(next(model.parameters()).device)
+
+
 @torch.no_grad()
 def condition_inputs(model: VideoGenerator, vae: nn.Module, rgb0: Tensor, depth0: Tensor, cameras: Cameras,
                      last_rgb: Tensor | None = None) -> tuple[GenerationInputs, Tensor, Tensor]:
@@ -150,7 +168,8 @@ def condition_inputs(model: VideoGenerator, vae: nn.Module, rgb0: Tensor, depth0
         cache_mask = fold_frame_mask(covered_fraction(mask, cfg.spatial_factor)[None], cfg.temporal_factor).to(device)
     if cfg.use_camera:
         plucker = plucker_video(cameras.reshape(1, t).to(device))
-    inputs = GenerationInputs(image_latent, image_mask, cache_latent, cache_mask, plucker)
+    inputs = GenerationInputs(image_latent, image_mask, cache_latent, cache_mask, plucker,
+                              model_epipolar_mask(model, cameras.reshape(1, t)))
     return inputs, warped, mask
 
 

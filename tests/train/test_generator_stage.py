@@ -55,3 +55,19 @@ def test_the_curriculum_starts_on_the_smallest_motion(smoke):
     assert first == {int(stage._order[0])}  # start fraction 0: the single smallest-motion clip
     later = {int(i) for _ in range(50) for i in stage._draw(cfg, cfg.data.curriculum_steps, g)}
     assert later == set(range(len(stage._order)))
+
+
+def test_an_epipolar_model_trains_on_batches_with_their_masks(smoke, one_thread):
+    import dataclasses
+
+    stage, cfg = smoke
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, use_epipolar=True))
+    batch = stage.make_batch(cfg, step=0, rank=0, micro=0, device=torch.device("cpu"))
+    latent_frames, h, w = batch["x0"].shape[2:]
+    n = latent_frames * (h // 2) * (w // 2)
+    assert batch["epipolar_mask"].shape == (cfg.loop.batch_size, 1, n, n)
+    model = stage.build_model(cfg)
+    loss, logs = stage.loss(model, batch)
+    loss.backward()
+    assert math.isfinite(logs["loss"])
+    assert stage.config("epipolar").model.use_epipolar and not stage.config("tiny").model.use_epipolar

@@ -30,6 +30,7 @@ from genscene.diffusion.flow_matching import (
     sample_training_times,
 )
 from genscene.eval.generator_eval import mean_scores, video_scores
+from genscene.models.epipolar_attention import token_epipolar_mask
 from genscene.models.generator import GeneratorConfig, VideoGenerator, fold_frame_mask, normalize_latents
 from genscene.pipelines.generate import (
     GenerateConfig,
@@ -104,6 +105,8 @@ TINY = GeneratorTrainConfig(
 a 17-frame 128-px clip renders in seconds and encodes in seconds on 2 cores)."""
 PRESETS: dict[str, GeneratorTrainConfig] = {
     "tiny": TINY,
+    "epipolar": dataclasses.replace(TINY, preset="epipolar",
+                                    model=dataclasses.replace(TINY.model, use_epipolar=True)),
     "smoke": GeneratorTrainConfig(
         preset="smoke",
         model=GeneratorConfig(num_layers=1, num_attention_heads=2, attention_head_dim=16, ffn_dim=32, text_dim=16,
@@ -115,7 +118,8 @@ PRESETS: dict[str, GeneratorTrainConfig] = {
         optim=OptimConfig(lr=1e-3, warmup_steps=1),
     ),
 }
-"""Named configs. ``smoke``: a randomly initialised tiny VAE (``vae=""``) and GT depth, for the CPU test."""
+"""Named configs. ``epipolar``: ``tiny`` with SpatialCrafter's epipolar attention (the ablation's other arm).
+``smoke``: a randomly initialised tiny VAE (``vae=""``) and GT depth, for the CPU test."""
 
 
 def encoded_clip_indices(clips: int, paths: int, keep: int) -> list[int]:
@@ -256,12 +260,16 @@ class GeneratorStage(WorldClipStage):
             batch["cache_mask"] = fold_frame_mask(bank.cache_visible[index].float(), mc.temporal_factor)
         if mc.use_camera:
             batch["plucker"] = plucker_video(bank.cameras(index))
+        if mc.use_epipolar:
+            _, ph, pw = mc.patch_size
+            batch["epipolar_mask"] = token_epipolar_mask(bank.cameras(index), mc.temporal_factor, h // ph, w // pw,
+                                                         mc.epipolar_threshold)
         return {k: v.to(device) for k, v in batch.items()}
 
     def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
         x_t, target = noisy_latents(batch["x0"], batch["eps"], batch["t"])
         conditions = {k: batch.get(k) for k in ("image_latent", "image_mask", "cache_latent", "cache_mask", "plucker",
-                                                "drop_image", "drop_cache", "drop_camera")}
+                                                "drop_image", "drop_cache", "drop_camera", "epipolar_mask")}
         pred = model(x_t, batch["t"] * 1000, **conditions)
         loss = flow_matching_loss(pred.float(), target)
         return loss, {"loss": loss.item()}
