@@ -6,9 +6,20 @@ import sys
 
 import typer
 
-from genscene.commands import doctor, generate, reconstruct, render, train, trajectory
+from genscene.commands import (
+    debug_enabled,
+    doctor,
+    generate,
+    passes_through,
+    reconstruct,
+    render,
+    report,
+    set_debug,
+    train,
+    trajectory,
+)
 from genscene.commands import worlds as worlds_cmd
-from genscene.errors import InputError
+from genscene.limits import set_max_memory
 
 app = typer.Typer(help="genscene: generative 3D scene reconstruction.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -23,8 +34,15 @@ app.add_typer(worlds_cmd.app, name="worlds")
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of a failure (also GENSCENE_DEBUG=1)."),
+    max_memory: float | None = typer.Option(None, "--max-memory", metavar="GB",
+                                            help="Memory a request may use (default: what is available now; "
+                                                 "also GENSCENE_MAX_MEMORY_GB)."),
+) -> None:
     """genscene: generative 3D scene reconstruction."""
+    set_debug(debug)
+    set_max_memory(max_memory)
 
 
 USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
@@ -32,12 +50,10 @@ USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "Usage
 
 
 def main() -> None:
-    """Entry point: bad input, a bad option value included, becomes one line on stderr and exit status 2."""
+    """Entry point: every failure is one line on stderr: bad input (a bad option value included) exits with
+    status 2, an internal error with 1; ``--debug`` or ``GENSCENE_DEBUG=1`` shows the traceback instead."""
     try:
         code = app(prog_name="genscene", standalone_mode=False)
-    except InputError as err:
-        typer.echo(f"error: {err}", err=True)
-        sys.exit(2)
     except USAGE_ERROR as err:  # typer's own validation (ranges, choices, missing arguments)
         if type(err).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as click shows it
             err.show()
@@ -48,6 +64,10 @@ def main() -> None:
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(130)
+    except Exception as err:  # raised outside a command's own boundary (one_line_errors)
+        if passes_through(err) or debug_enabled():
+            raise
+        sys.exit(report(err))
     sys.exit(code if isinstance(code, int) else 0)
 
 

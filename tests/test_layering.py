@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent / "genscene"
 
 FLOORS: tuple[frozenset[str], ...] = (
-    frozenset({"errors", "atomic", "config_io", "rotations", "weights"}),  # ground floor: no genscene imports
+    frozenset({"errors", "atomic", "config_io", "rotations", "weights", "limits"}),  # ground floor: no genscene imports
     frozenset({"cameras"}),
     frozenset({"geometry"}),
     frozenset({"io"}),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import platform
 
+from genscene.commands import one_line_errors
+
 OPTIONAL = {
     "pycolmap": "COLMAP baseline and binary model I/O",
     "gsplat": "CUDA Gaussian rasterizer",
@@ -61,6 +63,7 @@ def collect() -> dict[str, object]:
     return report
 
 
+@one_line_errors
 def doctor() -> None:
     """Print versions, CPU/CUDA, optional backends and the weights that were found."""
     from rich.console import Console

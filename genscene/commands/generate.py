@@ -8,21 +8,25 @@ from pathlib import Path
 import typer
 
 from genscene.atomic import check_output
-from genscene.commands import one_line_errors
+from genscene.commands import MAX_SEED, finite_float, one_line_errors
 from genscene.errors import InputError
+
+MAX_GUIDANCE = 20.0
+"""Largest classifier-free guidance scale."""
 
 
 def _models(weights: Path | None):
     """The generator (``weights`` or the embedded one), the VAE and the geometry net, in eval mode."""
+    from genscene.commands.checkpoints import load_model
     from genscene.commands.reconstruct import resolve_weights
     from genscene.models.generator import VideoGenerator
     from genscene.models.geometry import GeometryNet
     from genscene.models.vae import VideoVAE
 
     gen_dir = resolve_weights("generator", weights)
-    generator = VideoGenerator.from_pretrained(gen_dir).eval()
-    vae = VideoVAE.from_pretrained(resolve_weights("vae", None)).eval()
-    geometry = GeometryNet.from_pretrained(resolve_weights("geometry", None)).eval()
+    generator = load_model(VideoGenerator, gen_dir)
+    vae = load_model(VideoVAE, resolve_weights("vae", None))
+    geometry = load_model(GeometryNet, resolve_weights("geometry", None))
     return (generator, vae, geometry), gen_dir
 
 
@@ -61,9 +65,10 @@ def generate(
     out: Path = typer.Option(..., "--out", "-o", help="Scene folder to write."),
     frames: int = typer.Option(17, min=2, max=121, help="Frames (rounded up to 1 + 4k, as the VAE needs)."),
     steps: int = typer.Option(20, min=1, max=1000, help="Sampler steps."),
-    guidance: float = typer.Option(2.0, min=0.0, max=20.0, help="Guidance over the image and 3D-cache conditions."),
-    camera_guidance: float = typer.Option(1.0, min=0.0, max=20.0, help="Guidance over the camera condition."),
-    seed: int = typer.Option(0, min=0, help="Seed of the initial noise."),
+    guidance: float = typer.Option(2.0, min=0.0, max=MAX_GUIDANCE,
+                                   help="Guidance over the image and 3D-cache conditions."),
+    camera_guidance: float = typer.Option(1.0, min=0.0, max=MAX_GUIDANCE, help="Guidance over the camera condition."),
+    seed: int = typer.Option(0, min=0, max=MAX_SEED, help="Seed of the initial noise."),
     weights: Path = typer.Option(None, help="Generator checkpoint folder (default: the embedded one)."),
     overwrite: bool = typer.Option(False, help="Replace an existing scene folder."),
 ) -> None:
@@ -74,6 +79,8 @@ def generate(
     from genscene.pipelines.generate import GenerateConfig
     from genscene.pipelines.image_to_video import ImageToVideoConfig, image_to_video, valid_frame_count
 
+    finite_float("--guidance", guidance, 0.0, MAX_GUIDANCE)
+    finite_float("--camera-guidance", camera_guidance, 0.0, MAX_GUIDANCE)
     check_output(out, overwrite, kind="scene")
     t0 = time.perf_counter()
     photo = read_image(existing_file(image))
@@ -98,8 +105,9 @@ def interpolate(
     out: Path = typer.Option(..., "--out", "-o", help="Scene folder to write."),
     frames: int = typer.Option(17, min=2, max=121, help="Frames (rounded up to 1 + 4k, as the VAE needs)."),
     steps: int = typer.Option(20, min=1, max=1000, help="Sampler steps."),
-    guidance: float = typer.Option(2.0, min=0.0, max=20.0, help="Guidance over the image and 3D-cache conditions."),
-    seed: int = typer.Option(0, min=0, help="Seed of the initial noise."),
+    guidance: float = typer.Option(2.0, min=0.0, max=MAX_GUIDANCE,
+                                   help="Guidance over the image and 3D-cache conditions."),
+    seed: int = typer.Option(0, min=0, max=MAX_SEED, help="Seed of the initial noise."),
     weights: Path = typer.Option(None, help="Generator checkpoint folder (default: the embedded one)."),
     overwrite: bool = typer.Option(False, help="Replace an existing scene folder."),
 ) -> None:
@@ -110,6 +118,7 @@ def interpolate(
     from genscene.pipelines.generate import GenerateConfig
     from genscene.pipelines.image_to_video import ImageToVideoConfig, interpolate_views, valid_frame_count
 
+    finite_float("--guidance", guidance, 0.0, MAX_GUIDANCE)
     check_output(out, overwrite, kind="scene")
     t0 = time.perf_counter()
     photo_a, photo_b = read_image(existing_file(first)), read_image(existing_file(last))

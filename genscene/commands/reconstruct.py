@@ -10,6 +10,13 @@ from genscene.atomic import check_output
 from genscene.commands import one_line_errors
 from genscene.errors import InputError
 
+MIN_SIZE = 8
+"""Smallest long side fed to the network: one patch."""
+MAX_SIZE = 4096
+"""Largest long side fed to the network (memory decides below it)."""
+MAX_VIDEO_FRAMES = 32
+"""The most frames sampled from a video: the most views the network takes at once."""
+
 
 def resolve_weights(name: str, explicit: Path | None) -> Path:
     """The checkpoint folder to load: ``--weights`` if given, else the one found for ``name``."""
@@ -29,34 +36,45 @@ def reconstruct(
     inputs: list[Path] = typer.Argument(..., help="Image files, one folder of images, or one video."),
     out: Path = typer.Option(..., "--out", "-o", help="Scene folder to write."),
     weights: Path = typer.Option(None, help="Geometry checkpoint folder (default: the embedded one)."),
-    size: int = typer.Option(128, help="Long image side fed to the network."),
-    frames: int = typer.Option(8, help="Frames sampled from a video input."),
-    device: str = typer.Option("auto", help="cpu, cuda or auto."),
+    size: int = typer.Option(128, min=MIN_SIZE, max=MAX_SIZE, help="Long image side fed to the network."),
+    frames: int = typer.Option(8, min=1, max=MAX_VIDEO_FRAMES, help="Frames sampled from a video input."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     overwrite: bool = typer.Option(False, help="Replace an existing scene folder (never another folder)."),
 ) -> None:
     """Feed-forward reconstruction: writes depth, cameras (json, nerfstudio, COLMAP), points and a preview."""
     import time
 
-    import torch
-
+    from genscene.commands import resolve_device
+    from genscene.commands.checkpoints import load_model
     from genscene.io.meta import build_meta
     from genscene.io.scene import write_scene
     from genscene.models.geometry import GeometryNet
     from genscene.pipelines.reconstruct import ReconstructConfig, collect_inputs, prepare_views, preview_png
     from genscene.pipelines.reconstruct import reconstruct as run
 
+    dev = resolve_device(device)
     check_output(out, overwrite, kind="scene")
     cfg = ReconstructConfig(size=size, video_frames=frames)
     t0 = time.perf_counter()
     images, names = collect_inputs(list(inputs), cfg)
     ckpt = resolve_weights("geometry", weights)
-    dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-    model = GeometryNet.from_pretrained(ckpt).to(dev).eval()
+    model = load_model(GeometryNet, ckpt, dev)
     views = prepare_views(images, cfg.size, model.config.patch_size)
     scene = run(views, model, cfg)
+    _check_finite(scene, ckpt)
     scene.meta = build_meta(inputs={"files": [str(p) for p in inputs], "views": names, "weights": str(ckpt)},
                             timings={**scene.meta.pop("timings_s"), "total": round(time.perf_counter() - t0, 3)},
                             **scene.meta)
     write_scene(out, scene, colmap=True, overwrite=overwrite,
                 extras={"preview.png": lambda path: preview_png(scene, path)})
     typer.echo(f"wrote {out} ({scene.num_frames} views, {len(scene.points[0])} points)")
+
+
+def _check_finite(scene, weights: Path) -> None:
+    """Refuse to write a scene whose depths, cameras or points are not finite (corrupt weights)."""
+    import torch
+
+    parts = {"depth": scene.depths, "cameras": scene.cameras.w2c, "points": scene.points[0]}
+    bad = [name for name, value in parts.items() if not bool(torch.isfinite(value).all())]
+    if bad:
+        raise InputError(weights, f"the model produced non-finite {', '.join(bad)}; nothing was written")

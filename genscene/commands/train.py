@@ -6,8 +6,34 @@ from pathlib import Path
 
 import typer
 
-from genscene.commands import one_line_errors
+from genscene.commands import finite_float, one_line_errors
 from genscene.errors import InputError
+
+MAX_STEPS = 10**9
+"""Largest step count."""
+MAX_MINUTES = 10**7
+"""Largest time budget (about 19 years)."""
+MAX_BATCH = 1 << 16
+"""Largest per-process batch."""
+MAX_LR = 10.0
+"""Largest peak learning rate."""
+
+
+def check_init_from(folder: Path) -> None:
+    """``--init-from``: a folder with one readable safetensors file whose tensors are finite, checked before
+    training starts (a pickle renamed ``.safetensors`` is refused without being unpickled)."""
+    from safetensors.torch import load_file
+
+    from genscene.weights import first_non_finite, safetensors_shapes
+
+    files = sorted(Path(folder).glob("*.safetensors")) if Path(folder).is_dir() else []
+    if len(files) != 1:
+        raise InputError(folder, f"--init-from needs a folder with one exported model (*.safetensors), "
+                                 f"found {len(files)}")
+    safetensors_shapes(files[0])
+    bad = first_non_finite(load_file(files[0]))
+    if bad is not None:
+        raise InputError(files[0], f"tensor {bad!r} holds NaN or infinite values; the weights are corrupt")
 
 
 @one_line_errors
@@ -17,12 +43,15 @@ def train(
     out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Output folder (checkpoint, model, metrics)."),
     resume: bool = typer.Option(False, help="Resume exactly from OUT/checkpoint."),
     init_from: Path = typer.Option(None, help="Start from an exported model folder (e.g. weights/vae)."),
-    steps: int = typer.Option(0, help="Override the preset's total steps (0 keeps it)."),
-    minutes: float = typer.Option(0.0, help="Stop after this many minutes and checkpoint (0: no limit)."),
-    batch_size: int = typer.Option(0, help="Override the preset's per-process batch size (0 keeps it)."),
-    lr: float = typer.Option(0.0, help="Override the preset's peak learning rate (0 keeps it)."),
-    warmup_steps: int = typer.Option(-1, help="Override the preset's warm-up steps (-1 keeps it; a warm start "
-                                              "from trained weights needs few)."),
+    steps: int = typer.Option(0, min=0, max=MAX_STEPS, help="Override the preset's total steps (0 keeps it)."),
+    minutes: float = typer.Option(0.0, min=0.0, max=MAX_MINUTES,
+                                  help="Stop after this many minutes and checkpoint (0: no limit)."),
+    batch_size: int = typer.Option(0, min=0, max=MAX_BATCH,
+                                   help="Override the preset's per-process batch size (0 keeps it)."),
+    lr: float = typer.Option(0.0, min=0.0, max=MAX_LR, help="Override the preset's peak learning rate (0 keeps it)."),
+    warmup_steps: int = typer.Option(-1, min=-1, max=MAX_STEPS,
+                                     help="Override the preset's warm-up steps (-1 keeps it; a warm start "
+                                          "from trained weights needs few)."),
     compile: str = typer.Option("", help="torch.compile backend to train through, e.g. inductor ('' keeps eager)."),
     set_: list[str] = typer.Option([], "--set", help="Override any config field, typed by the field: "
                                    "--set data.eval_worlds=32 --set model.dense_head=dpt (JSON values; repeatable)."),
@@ -32,6 +61,10 @@ def train(
     from genscene.train.loop import Trainer
     from genscene.train.stages import get_stage
 
+    finite_float("--minutes", minutes, 0.0, MAX_MINUTES)
+    finite_float("--lr", lr, 0.0, MAX_LR)
+    if init_from is not None:
+        check_init_from(init_from)
     st = get_stage(stage)
     cfg = st.config(preset)
     for text in set_:
@@ -41,14 +74,10 @@ def train(
             raise InputError("--set", str(err)) from None
     if steps:
         cfg.loop.steps = steps
-    if batch_size < 0 or lr < 0:
-        raise InputError("--batch-size/--lr", "must be positive (0 keeps the preset's value)")
     if batch_size:
         cfg.loop.batch_size = batch_size
     if lr:
         cfg.optim.lr = lr
-    if warmup_steps < -1:
-        raise InputError("--warmup-steps", "must be 0 or more (-1 keeps the preset's value)")
     if warmup_steps >= 0:
         cfg.optim.warmup_steps = warmup_steps
     if compile:

@@ -8,12 +8,16 @@ from typing import Optional
 import typer
 
 from genscene.atomic import check_output
-from genscene.commands import one_line_errors
+from genscene.commands import finite_float, one_line_errors
 from genscene.errors import InputError
 
 app = typer.Typer(help="Camera trajectories: presets, previews, JSON export.", no_args_is_help=True)
 
 DEFAULT_FRAMES = 49
+MAX_FRAMES = 10000
+"""Frames of one trajectory."""
+MAX_DISTANCE = 1e6
+"""Preset magnitudes, in median depths."""
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:
@@ -52,6 +56,10 @@ def resolve(target: str, frames: int | None, distance: float | None, params: lis
         c2w, kind = path_from_file(target, frames)
         return c2w, None, f"{Path(target).name} ({kind}): {c2w.shape[0]} frames"
     kwargs = _parse_params(params)
+    if "distance" in kwargs:  # -p distance=X is --distance X (typed by the preset)
+        if distance is not None:
+            raise InputError("--param", "distance given twice (--distance and --param distance=...)")
+        distance = kwargs.pop("distance")
     n = frames or DEFAULT_FRAMES
     c2w = make_trajectory(target, n, distance, **kwargs)
     chosen = make_params(get_spec(target), distance, **kwargs)
@@ -62,6 +70,7 @@ def resolve(target: str, frames: int | None, distance: float | None, params: lis
 
 
 @app.command("list")
+@one_line_errors
 def list_command() -> None:
     """List the trajectory presets with their parameters and defaults."""
     from rich.console import Console
@@ -85,7 +94,8 @@ def list_command() -> None:
 def preview_command(
     target: str = typer.Argument(..., help="Preset name (see `genscene trajectory list`) or a trajectory JSON file."),
     output: Path = typer.Option(..., "--output", "-o", help="PNG to write."),
-    frames: Optional[int] = typer.Option(None, "--frames", "-n", help=f"Number of frames (presets: {DEFAULT_FRAMES})."),
+    frames: Optional[int] = typer.Option(None, "--frames", "-n", min=1, max=MAX_FRAMES,
+                                         help=f"Number of frames (presets: {DEFAULT_FRAMES})."),
     distance: Optional[float] = typer.Option(None, "--distance", "-d", help="Preset distance, in median depths."),
     param: list[str] = typer.Option([], "--param", "-p", help="Other preset parameter, KEY=VALUE (repeatable)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing PNG file (never a folder)."),
@@ -93,6 +103,7 @@ def preview_command(
     """Draw a camera path as frusta seen from above (x-z) and from the side (z-y)."""
     from genscene.cameras.trajectories.preview import draw_preview
 
+    finite_float("--distance", distance, -MAX_DISTANCE, MAX_DISTANCE)
     if output.suffix.lower() != ".png":
         raise InputError(output, "the preview is a PNG; give a path ending in .png", field="--output")
     check_output(output, overwrite, suffixes=(".png",))
@@ -106,7 +117,8 @@ def preview_command(
 def export_command(
     target: str = typer.Argument(..., help="Preset name or trajectory JSON file."),
     output: Path = typer.Option(..., "--output", "-o", help="JSON to write ({'convention': 'opencv_c2w', ...})."),
-    frames: Optional[int] = typer.Option(None, "--frames", "-n", help=f"Number of frames (presets: {DEFAULT_FRAMES})."),
+    frames: Optional[int] = typer.Option(None, "--frames", "-n", min=1, max=MAX_FRAMES,
+                                         help=f"Number of frames (presets: {DEFAULT_FRAMES})."),
     distance: Optional[float] = typer.Option(None, "--distance", "-d", help="Preset distance, in median depths."),
     param: list[str] = typer.Option([], "--param", "-p", help="Other preset parameter, KEY=VALUE (repeatable)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing JSON file (never a folder)."),
@@ -114,6 +126,7 @@ def export_command(
     """Write the per-frame camera-to-world poses (OpenCV, frame 0 = identity) as JSON."""
     from genscene.cameras.trajectories import save_trajectory_json
 
+    finite_float("--distance", distance, -MAX_DISTANCE, MAX_DISTANCE)
     check_output(output, overwrite, suffixes=(".json",))
     c2w, _, _ = resolve(target, frames, distance, param)
     save_trajectory_json(output, c2w, overwrite=overwrite)

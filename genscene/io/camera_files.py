@@ -133,6 +133,7 @@ def path_from_file(path: str | Path, frames: int | None = None) -> tuple[Tensor,
     Translations are kept in the file's units (for ``generate``: frame 0's median depth)."""
     from genscene.cameras.cameras import invert_rigid
     from genscene.cameras.trajectories import trajectory_from_json
+    from genscene.cameras.trajectories.core import check_translations
     from genscene.cameras.trajectories.interpolate import resample_poses
 
     if frames is not None and frames < 1:
@@ -143,4 +144,8 @@ def path_from_file(path: str | Path, frames: int | None = None) -> tuple[Tensor,
     c2w = invert_rigid(cams.w2c.to(torch.float64))
     if frames is not None and frames != c2w.shape[0]:
         c2w = resample_poses(c2w, frames)
-    return invert_rigid(c2w[0]) @ c2w, kind
+    rel = invert_rigid(c2w[0]) @ c2w
+    if not bool(torch.isfinite(rel).all()):
+        raise InputError(path, "the cameras give non-finite poses", field="poses")
+    check_translations(rel, path, "poses")
+    return rel, kind

@@ -131,7 +131,7 @@ def read_depth_scale(folder: str | Path) -> float:
     existing_file(path)
     try:
         scale = json.loads(path.read_text())["scale"]
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise InputError(path, f"invalid JSON ({err})") from err
     except (KeyError, TypeError) as err:
         raise InputError(path, "missing", field="scale") from err

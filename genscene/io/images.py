@@ -6,6 +6,8 @@ exactly.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from torch import Tensor
 
 from genscene.atomic import atomic_path
 from genscene.errors import InputError, existing_file
+from genscene.limits import check_image_pixels
 
 
 def image_to_uint8(image: Tensor) -> np.ndarray:
@@ -44,19 +47,48 @@ def read_image(path: str | Path, background: float = 1.0) -> Tensor:
 
     EXIF orientation is applied (phone photos). Grey images are repeated to RGB; an alpha channel
     is composited over a grey ``background`` (1.0 = white). 16-bit images are scaled by 1/65535.
+    The size in the header is checked (:func:`genscene.limits.check_image_pixels`) before decoding.
     """
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
 
     path = existing_file(path)
-    try:
-        with Image.open(path) as im:
+    with _opened(path) as im:
+        check_image_pixels(path, *im.size)
+        try:
             im = ImageOps.exif_transpose(im)
             if im.mode not in _DIRECT_MODES:  # palette, CMYK, bilevel, ...
                 im = im.convert("RGBA")
             pixels = np.asarray(im)
-    except Exception as err:  # PIL raises several types for broken or unknown files
-        raise InputError(path, f"not a readable image ({type(err).__name__}: {err})") from err
+        except MemoryError:
+            raise InputError(path, f"out of memory decoding {im.size[0]}x{im.size[1]} pixels") from None
+        except Exception as err:  # PIL raises several types for broken or unknown files
+            raise InputError(path, f"not a readable image ({type(err).__name__}: {err})") from err
     return _to_rgb(pixels, background)
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """``(width, height)`` from an image file's header, without decoding its pixels."""
+    with _opened(existing_file(path)) as im:
+        return im.size
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator:
+    """``PIL.Image.open(path)`` (lazy: the header only); PIL's own size limit is left to
+    :func:`check_image_pixels`, which names the file and the override in one line."""
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # our check replaces PIL's warning (a stray stderr line) and error
+    try:
+        try:
+            im = Image.open(path)
+        except Exception as err:  # PIL raises several types for broken or unknown files
+            raise InputError(path, f"not a readable image ({type(err).__name__}: {err})") from err
+        with im:
+            yield im
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 _DIRECT_MODES = ("L", "LA", "RGB", "RGBA", "I;16", "I;16B", "I", "F")

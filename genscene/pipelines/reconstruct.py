@@ -17,10 +17,13 @@ from torch import Tensor
 from genscene.cameras.formats.vggt import pose_encoding_to_cameras
 from genscene.errors import InputError
 from genscene.io.scene import Scene
+from genscene.limits import DECODED_PIXEL_BYTES, check_image_pixels, check_memory
 from genscene.models.geometry import GeometryNet
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".avi", ".mkv")
+NETWORK_PIXEL_BYTES = 1024
+"""Bytes per pixel the geometry network sees, activations and outputs included (measured: about 530 on the CPU)."""
 
 
 @dataclass
@@ -41,8 +44,8 @@ class ReconstructConfig:
 
 def collect_inputs(inputs: list[Path], cfg: ReconstructConfig) -> tuple[list[Tensor], list[str]]:
     """Read images (files, one folder, or one video) as ``[3, H, W]`` tensors in [0, 1], with names."""
-    from genscene.io.images import read_image
-    from genscene.io.video import read_video
+    from genscene.io.images import image_size, read_image
+    from genscene.io.video import read_video, video_info
 
     if len(inputs) == 1 and inputs[0].is_dir():
         files = sorted(p for p in inputs[0].iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -50,6 +53,8 @@ def collect_inputs(inputs: list[Path], cfg: ReconstructConfig) -> tuple[list[Ten
             raise InputError(inputs[0], f"folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
         inputs = files
     if len(inputs) == 1 and inputs[0].suffix.lower() in VIDEO_SUFFIXES:
+        info = video_info(inputs[0])
+        check_input_memory(inputs[0], [(info.width, info.height)] * min(info.num_frames, cfg.video_frames), cfg)
         frames, _ = read_video(inputs[0], num_frames=cfg.video_frames)
         return list(frames), [f"{inputs[0].name}#{i}" for i in range(len(frames))]
     for p in inputs:
@@ -57,7 +62,25 @@ def collect_inputs(inputs: list[Path], cfg: ReconstructConfig) -> tuple[list[Ten
             raise InputError(p, f"not an image or video by its suffix ({p.suffix or 'none'})")
     if len(inputs) > cfg.max_views:
         raise InputError(inputs[cfg.max_views], f"too many views: {len(inputs)} > {cfg.max_views}")
+    sizes = [image_size(p) for p in inputs]
+    for p, (w, h) in zip(inputs, sizes):
+        check_image_pixels(p, w, h)
+    check_input_memory(inputs[0] if len(inputs) == 1 else f"{len(inputs)} images", sizes, cfg)
     return [read_image(p) for p in inputs], [p.name for p in inputs]
+
+
+def input_bytes(sizes: list[tuple[int, int]], long_side: int) -> int:
+    """Estimated bytes to reconstruct views of ``sizes`` (width, height) at ``long_side``: the inputs (float
+    RGB, all kept, the largest while it decodes) and the network's work (:data:`NETWORK_PIXEL_BYTES` per pixel
+    it sees)."""
+    pixels = [w * h for w, h in sizes]
+    decoded = sum(pixels) * 12 + max(pixels, default=0) * DECODED_PIXEL_BYTES
+    return decoded + len(sizes) * long_side ** 2 * NETWORK_PIXEL_BYTES
+
+
+def check_input_memory(source: str | Path, sizes: list[tuple[int, int]], cfg: ReconstructConfig) -> None:
+    """Refuse (one line naming ``source``) views that would not fit in memory at ``cfg.size``."""
+    check_memory(source, input_bytes(sizes, cfg.size), f"for {len(sizes)} view(s) at --size {cfg.size}")
 
 
 def network_size(height: int, width: int, long_side: int, patch: int) -> tuple[int, int]:

@@ -108,9 +108,10 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, argv, needle):
 
 @pytest.mark.parametrize("option,value,reason", [
     ("--fps", "0", "greater than or equal to 0.001"),
-    ("--fov", "180", "less than or equal to 179"),
+    ("--fov", "180", "less than or equal to 170"),
     ("--fov", "0.5", "greater than or equal to 1"),
-    ("--width", "0", "greater than or equal to 1"),
+    ("--width", "0", "greater than or equal to 8"),
+    ("--height", "100000", "less than or equal to 16384"),
     ("--frames", "0", "greater than or equal to 1"),
     ("--point-size", "0", "greater than or equal to 0.01"),
     ("--use", "mesh", "'mesh' is not one of 'auto', 'gaussians', 'points'"),

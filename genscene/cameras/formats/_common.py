@@ -46,6 +46,8 @@ def read_json(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise InputError(path, f"invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    except RecursionError:
+        raise InputError(path, "JSON nested too deeply") from None
 
 
 def require_key(obj: Any, key: str, source: Path, field: str) -> Any:

@@ -21,6 +21,9 @@ from genscene.cameras.cameras import Cameras, invert_rigid
 from genscene.errors import InputError
 
 Builder = Callable[[int, Any], Tensor]
+MAX_TRANSLATION = 1e6
+"""Largest camera translation of a trajectory, in median depths: beyond it a scene is a sub-pixel speck
+and the poses' rounding (float64 near 1e300) leaves no geometry."""
 
 
 class ParamError(ValueError):
@@ -135,7 +138,18 @@ def make_trajectory(name: str, num_frames: int, distance: float | None = None, *
     c2w = invert_rigid(c2w[0]) @ c2w  # exact identity at frame 0, whatever rounding the builder did
     if not bool(torch.isfinite(c2w).all()):
         raise InputError(f"trajectory {name}", "produced non-finite poses for these parameters")
+    check_translations(c2w, f"trajectory {name}", "poses")
     return c2w
+
+
+def check_translations(c2w: Tensor, source: Any, field: str) -> None:
+    """Raise an :class:`InputError` naming ``source`` and the first pose whose translation is beyond
+    :data:`MAX_TRANSLATION` (``c2w [T, 4, 4]``, finite)."""
+    far = (c2w[..., :3, 3].abs() > MAX_TRANSLATION).any(-1)
+    if bool(far.any()):
+        i = int(far.nonzero()[0, 0])
+        raise InputError(source, f"translation {c2w[i, :3, 3].tolist()} is beyond +-{MAX_TRANSLATION:g}",
+                         field=f"{field}[{i}]")
 
 
 def trajectory_cameras(name: str, num_frames: int, K: Tensor, width: int, height: int,

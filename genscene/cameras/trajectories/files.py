@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from genscene.cameras.cameras import homogeneous, invert_rigid
+from genscene.cameras.trajectories.core import check_translations
 from genscene.cameras.trajectories.interpolate import interpolate_poses, resample_poses
 from genscene.errors import InputError
 
@@ -81,6 +82,8 @@ def load_trajectory_json(path: str | Path) -> TrajectoryFile:
         raise InputError(path, f"cannot read: {err}") from None
     except json.JSONDecodeError as err:
         raise InputError(path, f"not valid JSON ({err.msg} at line {err.lineno})") from None
+    except RecursionError:
+        raise InputError(path, "JSON nested too deeply") from None
     if not isinstance(doc, dict):
         raise InputError(path, "expected a JSON object with 'convention' and 'poses'")
     if doc.get("convention") != CONVENTION:
@@ -130,6 +133,7 @@ def _parse_poses(path: Path, raw: object) -> Tensor:
     if not np.isfinite(arr).all():
         raise InputError(path, "contains NaN or infinity", field="poses")
     poses = homogeneous(torch.from_numpy(arr))
+    check_translations(poses, path, "poses")
     for i, pose in enumerate(poses):
         where = f"poses[{i}]"
         if not torch.allclose(pose[3], torch.tensor([0.0, 0, 0, 1], dtype=torch.float64), atol=1e-8):
