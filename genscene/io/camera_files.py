@@ -64,13 +64,20 @@ def _npz_kind(path: Path) -> str:
     raise InputError(path, "an .npz without 'pose_enc' (VGGT) or 'world_mat_*' (DTU) arrays")
 
 
+def _colmap_model(folder: Path) -> Path | None:
+    """The COLMAP model folder in ``folder`` (itself, ``sparse/0`` or ``sparse``), or None."""
+    for model in (folder, folder / "sparse" / "0", folder / "sparse"):
+        if any((model / f"images.{ext}").is_file() for ext in ("bin", "txt")):
+            return model
+    return None
+
+
 def camera_file_format(path: str | Path) -> str:
     """The format name of ``path`` (see the module docstring); raises :class:`InputError` when unknown."""
     path = Path(path)
     if path.is_dir():
-        for model in (path, path / "sparse" / "0", path / "sparse"):
-            if any((model / f"images.{ext}").is_file() for ext in ("bin", "txt")):
-                return "colmap"
+        if _colmap_model(path) is not None:
+            return "colmap"
         raise InputError(path, "a folder without a COLMAP model (cameras + images .bin/.txt)")
     if not path.is_file():
         raise InputError(path, "file not found")
@@ -100,9 +107,7 @@ def load_camera_file(path: str | Path) -> tuple[Cameras, str]:
     kind = camera_file_format(path)
     s = NOMINAL_SIZE
     if kind == "colmap":
-        model = next(m for m in (path, path / "sparse" / "0", path / "sparse")
-                     if any((m / f"images.{ext}").is_file() for ext in ("bin", "txt")))
-        cams = formats.load_colmap(model)[0]
+        cams = formats.load_colmap(_colmap_model(path))[0]
     elif kind == "trajectory":
         raise InputError(path, "is a trajectory file (opencv_c2w poses), not a camera file")
     elif kind == "genscene":
