@@ -89,7 +89,7 @@ def encode_clips(bank: ClipBank, vae: nn.Module, depth_net: nn.Module | None, ne
                 depth0 = depth_net(clip["rgb"][:1][None])["depth"][0, 0].float()
             warp, mask = render_cache(clip["rgb"][0], unit_depth(depth0), cams)
             rgb.append(clip["rgb"])
-            warped.append(warp)
+            warped.append(warp.to(clip["rgb"].device))  # the cache renders on the CPU
             masks.append(mask)
             fields["K"].append(cams.K.float())
             fields["w2c"].append(cams.w2c.float())

@@ -174,15 +174,20 @@ class GeneratorStage(WorldClipStage):
             self._depth_net = GeometryNet.from_pretrained(found_checkpoints()[cfg.data.geometry]).eval()
         return self._depth_net
 
-    def latent_bank(self, cfg: GeneratorTrainConfig) -> LatentBank:
-        """Encode the clip bank once (cached under ``$GENSCENE_BANK_CACHE`` when set)."""
+    def _depth_net_on(self, cfg: GeneratorTrainConfig, device: torch.device) -> nn.Module | None:
+        net = self.depth_net(cfg)
+        return None if net is None else net.to(device)
+
+    def latent_bank(self, cfg: GeneratorTrainConfig, device: torch.device | None = None) -> LatentBank:
+        """Encode the clip bank once, rendering and encoding on ``device`` (default CPU); the bank is kept
+        on the CPU, where batches are drawn (cached under ``$GENSCENE_BANK_CACHE`` when set)."""
         if self._latents is None:
-            self._latents = self._load_or_encode(cfg)
+            self._latents = self._load_or_encode(cfg, device or torch.device("cpu"))
             order = torch.argsort(motion_magnitude(self._latents.w2c))
             self._order = order
         return self._latents
 
-    def _load_or_encode(self, cfg: GeneratorTrainConfig) -> LatentBank:
+    def _load_or_encode(self, cfg: GeneratorTrainConfig, device: torch.device) -> LatentBank:
         import hashlib
         import json
 
@@ -202,18 +207,20 @@ class GeneratorStage(WorldClipStage):
         path = Path(cache) / f"latents-{key}.safetensors" if cache else None
         if path is not None and path.is_file():
             return load_latent_bank(path)
-        clips = self.clips(cfg, torch.device("cpu")).bank
+        clips = self.clips(cfg, device).bank
         keep = encoded_clip_indices(len(clips), cfg.data.bank_paths, cfg.data.encode_paths)
         with Progress() as bar:
             task = bar.add_task("generator: encoding clips", total=len(keep))
-            latents = encode_clips(clips, self.vae(cfg), self.depth_net(cfg), cfg.data.net_depth_every,
+            latents = encode_clips(clips, self.vae(cfg).to(device), self._depth_net_on(cfg, device),
+                                   cfg.data.net_depth_every,
                                    progress=lambda done, total: bar.update(task, completed=done), indices=keep)
+        latents = LatentBank(**{k: v.cpu() for k, v in latents.tensors().items()}, size=latents.size)
         if path is not None:
             save_latent_bank(latents, path, spec)
         return latents
 
     def prepare(self, cfg: GeneratorTrainConfig, device: torch.device) -> None:
-        self.latent_bank(cfg)
+        self.latent_bank(cfg, device)
 
     def build_model(self, cfg: GeneratorTrainConfig) -> nn.Module:
         """A fresh generator whose latent normalisation is the bank's per-channel mean and std (saved
@@ -277,7 +284,7 @@ class GeneratorStage(WorldClipStage):
     # ------------------------------------------------------------ evaluation
     def evaluate(self, model: nn.Module, cfg: GeneratorTrainConfig, device: torch.device) -> dict[str, float]:
         """Generated clips of the ``val`` worlds against their renders (:mod:`genscene.eval.generator_eval`)."""
-        return evaluate_generator(model, self.vae(cfg), self.depth_net(cfg),
+        return evaluate_generator(model, self.vae(cfg).to(device), self._depth_net_on(cfg, device),
                                   self.clips(cfg, device).eval_items(), cfg.data)
 
     def export(self, model: nn.Module, path: Path) -> None:
@@ -297,7 +304,11 @@ def evaluate_generator(model: nn.Module, vae: nn.Module, depth_net: nn.Module | 
     for item in items:
         rgb, depth = item["rgb"].float().cpu(), item["depth"].float().cpu()
         cams = relative_unit_cameras(item["cameras"].to("cpu"), depth[0])
-        depth0 = depth[0] if depth_net is None else depth_net(rgb[:1][None])["depth"][0, 0].float().cpu()
+        if depth_net is None:
+            depth0 = depth[0]
+        else:
+            net_device = next(depth_net.parameters()).device
+            depth0 = depth_net(rgb[:1][None].to(net_device))["depth"][0, 0].float().cpu()
         out = generate_video(model, vae, rgb[0], unit_depth(depth0), cams, cfg)
         rows.append(video_scores(out["frames"], rgb, out["cache_mask"]))
     return mean_scores(rows)
