@@ -33,8 +33,18 @@ app.command("render")(render.render)
 app.add_typer(worlds_cmd.app, name="worlds")
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        import genscene
+
+        typer.echo(f"genscene {genscene.__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="Print genscene's version and exit."),
     debug: bool = typer.Option(False, "--debug", help="Show the traceback of a failure (also GENSCENE_DEBUG=1)."),
     max_memory: float | None = typer.Option(None, "--max-memory", metavar="GB",
                                             help="Memory a request may use (default: what is available now; "

@@ -69,24 +69,39 @@ def resolve(target: str, frames: int | None, distance: float | None, params: lis
     return c2w, look_at, f"{target}: {n} frames ({shown})"
 
 
-@app.command("list")
-@one_line_errors
-def list_command() -> None:
-    """List the trajectory presets with their parameters and defaults."""
-    from rich.console import Console
-    from rich.table import Table
+LIST_WIDTH = (60, 100)
+"""Narrowest and widest text of ``trajectory list``, whatever the terminal says."""
+
+
+def format_presets(width: int) -> list[str]:
+    """``trajectory list`` as plain lines no wider than ``width`` (clamped to :data:`LIST_WIDTH`): per preset
+    a ``name  (source)`` line, then its motion and its parameters with defaults, wrapped and indented.
+    Nothing is cut: a long value wraps onto the next line."""
+    import textwrap
 
     from genscene.cameras.trajectories import list_trajectories
 
-    table = Table(title="trajectory presets (distances in median scene depths)")
-    table.add_column("name", no_wrap=True)
-    for column in ("source", "motion", "parameters (defaults)"):
-        table.add_column(column)
+    width = max(LIST_WIDTH[0], min(LIST_WIDTH[1], width))
+    indent = " " * 4
+    lines = textwrap.wrap("Trajectory presets; distances are in median scene depths; frame 0 is the identity.",
+                          width)
     for name, spec in list_trajectories().items():
         defaults = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                              for k, v in vars(spec.defaults()).items())
-        table.add_row(name, spec.source, spec.summary, defaults)
-    Console().print(table)
+        lines += ["", *textwrap.wrap(f"{name}  ({spec.source})", width, subsequent_indent=indent)]
+        for text in (spec.summary, f"parameters: {defaults or 'none'}"):
+            lines += textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent + "  ",
+                                   break_on_hyphens=False)
+    return lines
+
+
+@app.command("list")
+@one_line_errors
+def list_command() -> None:
+    """List the trajectory presets with their parameters and defaults (fits the terminal, 80 columns too)."""
+    import shutil
+
+    typer.echo("\n".join(format_presets(shutil.get_terminal_size((80, 24)).columns)))
 
 
 @app.command("preview")

@@ -2,7 +2,9 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 import torch
 from typer.testing import CliRunner
 
@@ -75,3 +77,16 @@ def test_main_shows_help_for_a_bare_group_and_exits_0_on_success(monkeypatch, ca
     assert code == 2 and "Usage: genscene trajectory" in out + err  # click's own convention
     code, out, _ = run_main(monkeypatch, capsys, "trajectory", "list")
     assert code == 0 and "orbit" in out
+
+
+def test_version_prints_the_package_version(monkeypatch, capsys):
+    import genscene
+    from genscene import cli
+
+    monkeypatch.setattr("sys.argv", ["genscene", "--version"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"genscene {genscene.__version__}"
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert f'\nversion = "{genscene.__version__}"\n' in pyproject  # the package's version, one source of truth

@@ -57,6 +57,22 @@ def test_bad_parameter_or_file_exits_2(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json"]
 
 
+def test_list_fits_80_columns_and_names_every_preset_with_all_its_parameters():
+    from genscene.cameras.trajectories import list_trajectories
+
+    result = runner.invoke(app, ["trajectory", "list"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "\u2026" not in result.output and "..." not in result.output  # nothing cut
+    starts = {line.split()[0] for line in lines if line and not line[0].isspace()}
+    text = " ".join(result.output.split())
+    for name, spec in list_trajectories().items():
+        assert name in starts
+        for field in spec.param_names():
+            assert f"{field}=" in text, (name, field)
+
+
 def test_list_names_every_preset():
     result = runner.invoke(app, ["trajectory", "list"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
