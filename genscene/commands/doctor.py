@@ -1,22 +1,35 @@
-"""``genscene doctor``: what is installed, which backends are usable, where weights are."""
+"""``genscene doctor``: what is installed, which optional backends are usable, where weights are."""
 
 from __future__ import annotations
 
 import importlib
 import platform
+from dataclasses import dataclass
 
 from genscene.commands import one_line_errors
 
-OPTIONAL = {
-    "pycolmap": "COLMAP baseline and binary model I/O",
-    "gsplat": "CUDA Gaussian rasterizer",
-    "diffusers": "video VAE / DiT models",
-    "transformers": "Mamba-2 mixer, geometry adapter",
-    "accelerate": "training loop",
-    "peft": "style LoRA",
-    "mamba_ssm": "Mamba-2 CUDA kernels",
-    "viser": "interactive viewer",
-}
+
+@dataclass(frozen=True)
+class Backend:
+    """One optional dependency behind a feature genscene has today."""
+
+    module: str
+    """Import name, e.g. ``pycolmap``."""
+    feature: str
+    """What it enables, as a user would look for it."""
+    extra: str
+    """The pip extra that installs it: ``pip install "genscene[EXTRA]"`` (pyproject's optional-dependencies)."""
+    used_in: str
+    """The genscene module that imports it lazily (a test checks it does)."""
+
+
+BACKENDS = (
+    Backend("pycolmap", "COLMAP poses baseline, COLMAP binary models", "colmap", "genscene/pipelines/colmap_poses.py"),
+    Backend("gsplat", "CUDA Gaussian rasterizer (else PyTorch)", "gsplat", "genscene/render/gaussians_gsplat.py"),
+)
+"""Only backends of features that exist; required dependencies (torch, diffusers, accelerate, ...) are not here."""
+CORE = ("numpy", "diffusers", "accelerate", "safetensors", "av")
+"""Required dependencies whose versions doctor shows."""
 
 
 def _version(name: str) -> str | None:
@@ -47,7 +60,7 @@ def collect() -> dict[str, object]:
     import genscene
     from genscene.weights import found_checkpoints, weight_dirs
 
-    report: dict[str, object] = {
+    return {
         "genscene": genscene.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -55,18 +68,24 @@ def collect() -> dict[str, object]:
         "cuda": torch.version.cuda if torch.cuda.is_available() else None,
         "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
         "cpu_threads": torch.get_num_threads(),
-        "optional": {name: _version(name) for name in OPTIONAL},
+        "core": {name: _version(name) for name in CORE},
+        "optional": {b.module: _version(b.module) for b in BACKENDS},
         "gsplat_cuda": _gsplat_cuda() if _version("gsplat") else "gsplat not installed",
         "weight_dirs": [str(d) for d in weight_dirs()],
         "weights_found": {k: str(v) for k, v in found_checkpoints().items()},
     }
-    return report
+
+
+def install_hint(backend: Backend) -> str:
+    """The command that installs ``backend``: ``pip install "genscene[EXTRA]"``."""
+    return f'pip install "genscene[{backend.extra}]"'
 
 
 @one_line_errors
 def doctor() -> None:
-    """Print versions, CPU/CUDA, optional backends and the weights that were found."""
+    """Print versions, CPU/CUDA, optional backends (with the pip extra that installs each) and the weights found."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     rep = collect()
@@ -77,8 +96,12 @@ def doctor() -> None:
     for key in ("genscene", "python", "platform", "torch", "cuda", "cpu_threads"):
         table.add_row(key, str(rep[key]))
     table.add_row("gpus", ", ".join(rep["gpus"]) or "none")
-    for name, ver in rep["optional"].items():
-        table.add_row(f"{name} ({OPTIONAL[name]})", ver or "[yellow]not installed[/]")
+    for name, ver in rep["core"].items():
+        table.add_row(name, ver or "[red]missing (required)[/]")
+    for backend in BACKENDS:
+        ver = rep["optional"][backend.module]
+        shown = ver if ver else f"[yellow]not installed[/]: {escape(install_hint(backend))}"
+        table.add_row(f"{backend.module}: {backend.feature}", shown)
     table.add_row("gsplat CUDA extension", str(rep["gsplat_cuda"]))
     table.add_row("weights searched", "\n".join(rep["weight_dirs"]))
     found = rep["weights_found"]

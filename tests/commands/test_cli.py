@@ -16,7 +16,8 @@ from genscene.errors import InputError
 def test_doctor_reports_versions_and_backends():
     rep = collect()
     assert rep["torch"] == torch.__version__
-    assert set(rep["optional"]) >= {"gsplat", "pycolmap", "mamba_ssm", "viser"}
+    assert set(rep["optional"]) >= {"gsplat", "pycolmap"}
+    assert rep["core"]["diffusers"] is not None  # a required dependency is installed
     assert rep["weight_dirs"], "doctor must say where it looks for weights"
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 0
@@ -90,3 +91,35 @@ def test_version_prints_the_package_version(monkeypatch, capsys):
     assert capsys.readouterr().out.strip() == f"genscene {genscene.__version__}"
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert f'\nversion = "{genscene.__version__}"\n' in pyproject  # the package's version, one source of truth
+
+
+def test_doctor_names_the_extra_of_each_backend_and_only_backends_genscene_imports():
+    import ast
+    import tomllib
+
+    from genscene.commands.doctor import BACKENDS, install_hint
+
+    root = Path(__file__).resolve().parents[2]
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for backend in BACKENDS:
+        requirements = extras[backend.extra]  # the extra exists
+        assert any(r.split(">")[0].split("=")[0].strip() == backend.module for r in requirements), backend
+        tree = ast.parse((root / backend.used_in).read_text())  # the feature exists and imports the backend
+        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert backend.module in imported, backend
+        assert install_hint(backend) == f'pip install "genscene[{backend.extra}]"'
+    # no backend of a feature genscene does not have
+    modules = {b.module for b in BACKENDS}
+    assert not modules & {"mamba_ssm", "peft", "transformers"}
+
+
+def test_doctor_prints_the_install_command_of_a_missing_backend(monkeypatch):
+    from genscene.commands import doctor as doctor_module
+
+    real = doctor_module._version
+    monkeypatch.setattr(doctor_module, "_version", lambda name: None if name == "pycolmap" else real(name))
+    result = CliRunner().invoke(app, ["doctor"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if "pycolmap" in line)
+    assert "not installed" in line and 'pip install "genscene[colmap]"' in line
