@@ -76,6 +76,7 @@ def generate(
     from genscene.commands.trajectory import resolve
     from genscene.errors import existing_file
     from genscene.io.images import read_image
+    from genscene.io.scene import points_summary
     from genscene.pipelines.generate import GenerateConfig
     from genscene.pipelines.image_to_video import ImageToVideoConfig, image_to_video, valid_frame_count
 
@@ -93,9 +94,9 @@ def generate(
                                                      seed=seed))
     inputs = {"image": str(image), "trajectory": title, "frames_asked": frames, "frames": count,
               "weights": str(gen_dir)}
-    scene = _run(lambda progress: image_to_video(photo, rel_c2w, *models, cfg, progress=progress),
+    _run(lambda progress: image_to_video(photo, rel_c2w, *models, cfg, progress=progress),
                  out, overwrite, steps, seed, inputs, t0)
-    typer.echo(f"wrote {out}: {count} frames{_frames_note(count, frames)}, {title}, {scene.points[0].shape[0]} points")
+    typer.echo(f"wrote {out}: {count} frames{_frames_note(count, frames)}, {title}, {points_summary(out)}")
 
 
 @one_line_errors
@@ -127,7 +128,9 @@ def interpolate(
     cfg = ImageToVideoConfig(generate=GenerateConfig(steps=steps, guidance=guidance, seed=seed))
     inputs = {"first": str(first), "last": str(last), "frames_asked": frames, "frames": count,
               "weights": str(gen_dir)}
-    scene = _run(lambda progress: interpolate_views(photo_a, photo_b, count, *models, cfg, progress=progress),
+    from genscene.io.scene import points_summary
+
+    _run(lambda progress: interpolate_views(photo_a, photo_b, count, *models, cfg, progress=progress),
                  out, overwrite, steps, seed, inputs, t0)
     typer.echo(f"wrote {out}: {count} frames{_frames_note(count, frames)} between {first.name} and {last.name}, "
-               f"{scene.points[0].shape[0]} points")
+               f"{points_summary(out)}")

@@ -47,7 +47,7 @@ def reconstruct(
     from genscene.commands import resolve_device
     from genscene.commands.checkpoints import load_model
     from genscene.io.meta import build_meta
-    from genscene.io.scene import write_scene
+    from genscene.io.scene import points_summary, write_scene
     from genscene.models.geometry import GeometryNet
     from genscene.pipelines.reconstruct import ReconstructConfig, collect_inputs, prepare_views, preview_png
     from genscene.pipelines.reconstruct import reconstruct as run
@@ -67,7 +67,7 @@ def reconstruct(
                             **scene.meta)
     write_scene(out, scene, colmap=True, overwrite=overwrite,
                 extras={"preview.png": lambda path: preview_png(scene, path)})
-    typer.echo(f"wrote {out} ({scene.num_frames} views, {len(scene.points[0])} points)")
+    typer.echo(f"wrote {out} ({scene.num_frames} views, {points_summary(out)})")
 
 
 def _check_finite(scene, weights: Path) -> None:

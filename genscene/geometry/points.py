@@ -165,3 +165,31 @@ def farthest_point_sample(xyz: Tensor, num_samples: int, generator: torch.Genera
         d2.addcmul_(tmp, tmp)
         torch.minimum(min_d2, d2, out=min_d2)
     return chosen
+
+
+FAR_FACTOR = 10.0
+"""Points farther from every camera than this many times the median such distance are background
+(a window's view 390 m out of a room): kept apart so a viewer can frame the scene."""
+
+
+def far_point_mask(xyz: Tensor, centers: Tensor, factor: float = FAR_FACTOR,
+                   chunk: int = 65536) -> tuple[Tensor, float]:
+    """``(far [N] bool, threshold)``: points whose distance to the nearest camera centre exceeds
+    ``threshold = factor * median`` of those distances.
+
+    Args:
+        xyz: points ``[N, 3]``.
+        centers: camera centres ``[T, 3]`` (same world).
+        factor: the multiple of the median distance beyond which a point is far.
+        chunk: points per distance block (bounds memory to ``chunk * T`` values).
+    """
+    if xyz.ndim != 2 or xyz.shape[-1] != 3 or centers.ndim != 2 or centers.shape[-1] != 3:
+        raise ValueError(f"far_point_mask: expected [N, 3] and [T, 3], got {tuple(xyz.shape)}, {tuple(centers.shape)}")
+    if len(xyz) == 0 or len(centers) == 0:
+        return torch.zeros(len(xyz), dtype=torch.bool, device=xyz.device), float("inf")
+    c = centers.to(xyz.device, torch.float64)
+    nearest = torch.cat([torch.cdist(block.to(torch.float64), c).amin(dim=1) for block in xyz.split(chunk)])
+    threshold = factor * float(nearest.median())
+    if not threshold > 0:  # most points sit on a camera: no scale to judge "far" by
+        return torch.zeros(len(xyz), dtype=torch.bool, device=xyz.device), float("inf")
+    return nearest > threshold, threshold

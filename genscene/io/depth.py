@@ -10,6 +10,11 @@ with a single depth unit factor (nerfstudio's ``depth_unit_scale_factor``) read 
 A valid depth that would round to 0 is stored as 1 so it stays valid.
 
 Invalid depth — 0, negative, NaN or inf — is stored as 0 in both formats and read back as 0.
+
+Previews for people (:func:`write_depth_preview`): 8-bit RGB, the ``turbo`` colour map over inverse
+depth between the folder's ``near`` and ``far`` (robust percentiles of its valid depths), near red
+(warm), far blue, invalid black. They live in their own folder (``depth_preview/`` of a scene), so
+nothing that reads depth ever mistakes one for data.
 """
 
 from __future__ import annotations
@@ -27,6 +32,12 @@ from genscene.errors import InputError, existing_file
 PNG_MAX = 65535
 SCALE_FILE = "scale.json"
 ENCODING = "depth = png_value * scale; png_value 0 = invalid"
+PREVIEW_COLORMAP = "turbo"
+PREVIEW_PERCENTILES = (2.0, 98.0)
+"""Percentiles of the valid depths that set a preview's ``near`` and ``far``: a few stray pixels do not
+wash out the rest."""
+PREVIEW_MAPPING = ("turbo(t), t = (1/depth - 1/far) / (1/near - 1/far) clipped to [0, 1]: near red, far blue; "
+                   "invalid black")
 
 
 def _as_numpy(depth) -> np.ndarray:
@@ -83,6 +94,42 @@ def read_depth_png(path: str | Path, scale: float) -> Tensor:
     if q.ndim != 2 or mode not in ("I;16", "I;16B", "I", "L"):
         raise InputError(path, f"expected a single-channel 16-bit PNG, got mode {mode} with shape {q.shape}")
     return torch.from_numpy((q.astype(np.float64) * scale).astype(np.float32))
+
+
+def preview_range(depths) -> tuple[float, float]:
+    """``(near, far)`` of a preview: the :data:`PREVIEW_PERCENTILES` of the valid values of ``depths [..., H, W]``
+    (``(1, 1)`` when none is valid)."""
+    d = sanitize_depth(depths)
+    valid = d[d > 0]
+    if valid.size == 0:
+        return 1.0, 1.0
+    near, far = np.percentile(valid.astype(np.float64), PREVIEW_PERCENTILES)
+    return float(near), float(far)
+
+
+def depth_preview_rgb(depth, near: float, far: float) -> np.ndarray:
+    """``uint8 [H, W, 3]`` colour image of ``depth [H, W]`` (see :data:`PREVIEW_MAPPING`)."""
+    from matplotlib import colormaps
+
+    d = sanitize_depth(depth).astype(np.float64)
+    if d.ndim != 2:
+        raise ValueError(f"depth: expected [H, W], got {d.shape}")
+    inv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+    inv_near, inv_far = 1.0 / near, 1.0 / far
+    span = inv_near - inv_far
+    t = np.clip((inv - inv_far) / span, 0.0, 1.0) if span > 0 else np.ones_like(d)
+    rgb = np.round(colormaps[PREVIEW_COLORMAP](t)[..., :3] * 255).astype(np.uint8)
+    rgb[d <= 0] = 0
+    return rgb
+
+
+def write_depth_preview(path: str | Path, depth, near: float, far: float) -> None:
+    """Write :func:`depth_preview_rgb` of ``depth [H, W]`` as an 8-bit RGB PNG, atomically."""
+    from PIL import Image
+
+    rgb = depth_preview_rgb(depth, near, far)
+    with atomic_path(path) as tmp:
+        Image.fromarray(rgb).save(tmp, format="PNG")
 
 
 def write_depth_npz(path: str | Path, depth, confidence=None) -> None:

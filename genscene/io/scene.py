@@ -7,10 +7,13 @@ Layout (``NNNNN`` = 5-digit frame index)::
     depth/NNNNN.npz      float32 z-depth (+ confidence), exact; 0 = invalid
     depth/NNNNN.png      16-bit depth, ``depth = value * scale``; 0 = invalid
     depth/scale.json     that ``scale`` (one for the folder)
+    depth_preview/NNNNN.png  8-bit colour-mapped depth for people (turbo, near red); never read back
     cameras.json         genscene's OpenCV w2c cameras (genscene.io.cameras_json)
     transforms.json      nerfstudio cameras (+ depth_file_path per frame when depth exists)
     sparse/0/*.txt       COLMAP text model, on request (image folder: frames/)
-    points.ply           coloured point cloud, when the scene has points
+    points.ply           coloured point cloud, when the scene has points (the scene a viewer frames)
+    points_far.ply       its far background points (> 10x the median distance to the nearest camera),
+                         when there are any; meta.json's ``points`` says how many and the threshold
     gaussians.ply        INRIA 3DGS layout, when the scene has Gaussians
     meta.json            format, size, fps, versions, peak memory + the scene's own meta
 
@@ -21,6 +24,7 @@ never leaves a half-written scene.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -47,6 +51,10 @@ from genscene.io.ply import (
 from genscene.io.video import frames_to_uint8, write_video
 
 FORMAT = SCENE_FORMAT
+DEPTH_PREVIEW = "depth_preview"
+"""Folder of the colour-mapped depth previews (for people; nothing reads them back)."""
+POINTS_FAR = "points_far.ply"
+"""Far background points, kept out of ``points.ply`` (see :func:`genscene.geometry.points.far_point_mask`)."""
 FORMAT_VERSION = 1
 # meta.json keys that describe the folder itself; they are not part of Scene.meta.
 _STRUCTURAL_KEYS = ("format", "format_version", "num_frames", "width", "height", "fps")
@@ -124,22 +132,68 @@ def write_scene(path: str | Path, scene: Scene, colmap: bool = False, overwrite:
     """
     path = check_output(path, overwrite, kind="scene")
     meta = _meta_record(scene)  # fails before anything is written
+    split = _split_points(scene)
+    if split is not None:
+        meta["points"] = split[2]
     with atomic_path(path, directory=True, replace=overwrite) as tmp:
         images = _write_frames(tmp, scene)
         depths = _write_depths(tmp, scene) if scene.depths is not None else None
+        if scene.depths is not None:
+            meta["depth_preview"] = _write_depth_previews(tmp, scene)
         write_video(tmp / "video.mp4", scene.frames, fps=scene.fps)
         save_cameras_json(tmp / "cameras.json", scene.cameras, images)
         _write_transforms(tmp, scene.cameras, images, depths)
         if colmap:
             _write_colmap(tmp, scene)
-        if scene.points is not None:
-            write_points_ply(tmp / "points.ply", *scene.points)
+        if split is not None:
+            near, far, _ = split
+            write_points_ply(tmp / "points.ply", *near)
+            if len(far[0]):
+                write_points_ply(tmp / POINTS_FAR, *far)
         if scene.gaussians is not None:
             write_gaussians_ply(tmp / "gaussians.ply", scene.gaussians)
         for name, write in (extras or {}).items():
             write(tmp / name)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return path
+
+
+def points_summary(path: str | Path) -> str:
+    """``N points`` of a written scene, with its far background points when it has any (from meta.json)."""
+    try:
+        record = json.loads((Path(path) / "meta.json").read_text()).get("points") or {}
+    except (OSError, ValueError, AttributeError):
+        return "no point record"
+    text = f"{record.get('count', 0)} points"
+    if record.get("far_count"):
+        text += (f" + {record['far_count']} far background points apart in {record['far_file']} "
+                 f"(beyond {record['far_threshold']:.3g})")
+    return text
+
+
+def _split_points(scene: Scene):
+    """``((xyz, rgb) near, (xyz, rgb) far, record for meta.json)`` of the scene's points, or None without points."""
+    from genscene.geometry.points import FAR_FACTOR, far_point_mask
+
+    if scene.points is None:
+        return None
+    xyz, rgb = scene.points
+    far, threshold = far_point_mask(xyz, scene.cameras.centers.reshape(-1, 3))
+    near = ~far
+    pick = lambda mask: (xyz[mask], None if rgb is None else rgb[mask])  # noqa: E731
+    record = {"file": "points.ply", "count": int(near.sum()), "far_file": POINTS_FAR if bool(far.any()) else None,
+              "far_count": int(far.sum()), "far_threshold": threshold if math.isfinite(threshold) else None,
+              "far_rule": f"farther from every camera than {FAR_FACTOR:g}x the median such distance"}
+    return pick(near), pick(far), record
+
+
+def _write_depth_previews(folder: Path, scene: Scene) -> dict[str, Any]:
+    """Write ``depth_preview/NNNNN.png`` (colour-mapped, one near/far for the folder); return their meta.json record."""
+    near, far = depth_io.preview_range(scene.depths)
+    for i, depth in enumerate(scene.depths):
+        depth_io.write_depth_preview(folder / DEPTH_PREVIEW / frame_name(i), depth, near, far)
+    return {"folder": DEPTH_PREVIEW, "colormap": depth_io.PREVIEW_COLORMAP, "near": near, "far": far,
+            "mapping": depth_io.PREVIEW_MAPPING}
 
 
 def _meta_record(scene: Scene) -> dict[str, Any]:
@@ -212,11 +266,21 @@ def read_scene(path: str | Path) -> Scene:
     depths, confidence = _read_depths(path / "depth", cameras) if (path / "depth").is_dir() else (None, None)
     points = None
     if (path / "points.ply").exists():
-        cloud = read_points_ply(path / "points.ply")
-        points = (cloud["xyz"], cloud["rgb"])
+        points = read_scene_points(path)
     gaussians = read_gaussians_ply(path / "gaussians.ply") if (path / "gaussians.ply").exists() else None
     return Scene(frames=frames, cameras=cameras, depths=depths, confidence=confidence, points=points,
                  gaussians=gaussians, meta=meta, fps=fps)
+
+
+def read_scene_points(path: str | Path) -> tuple[Tensor, Tensor | None]:
+    """A scene folder's ``points.ply`` then ``points_far.ply`` (when present) as one ``(xyz [N, 3], rgb [N, 3] | None)``:
+    the whole cloud, far background included (renderers want it; a viewer frames ``points.ply`` alone)."""
+    path = Path(path)
+    clouds = [read_points_ply(path / name) for name in ("points.ply", POINTS_FAR) if (path / name).exists()]
+    xyz = torch.cat([c["xyz"] for c in clouds])
+    colours = [c["rgb"] for c in clouds]
+    rgb = torch.cat(colours) if all(c is not None for c in colours) else None
+    return xyz, rgb
 
 
 def _read_meta(path: Path, cameras: Cameras) -> tuple[dict[str, Any], float]:

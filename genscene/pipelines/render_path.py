@@ -181,7 +181,7 @@ def _scene_folder_source(path: Path, cfg: RenderPathConfig) -> RenderSource:
     import torch
 
     from genscene.io.cameras_json import load_cameras_json
-    from genscene.io.ply import read_gaussians_ply, read_points_ply
+    from genscene.io.ply import read_gaussians_ply
 
     cameras, _ = load_cameras_json(path / "cameras.json")
     first = cameras[0] if cameras.batch_shape else cameras
@@ -197,11 +197,13 @@ def _scene_folder_source(path: Path, cfg: RenderPathConfig) -> RenderSource:
     else:
         if not (path / "points.ply").exists():
             raise InputError(path / "points.ply", "not found: the scene has neither gaussians.ply nor points.ply")
-        cloud = read_points_ply(path / "points.ply")
-        depth, _ = median_depth_in_front(cloud["xyz"], c2w)
+        from genscene.io.scene import read_scene_points
+
+        xyz, rgb = read_scene_points(path)  # far background included: it fills windows and skies
+        depth, _ = median_depth_in_front(xyz, c2w)
         if math.isfinite(depth):
             # A point covers about point_size pixels at the median depth.
-            gaussians = points_as_gaussians(cloud["xyz"], cloud["rgb"], cfg.point_size * depth / float(K[0, 0]))
+            gaussians = points_as_gaussians(xyz, rgb, cfg.point_size * depth / float(K[0, 0]))
     if not math.isfinite(depth):
         raise InputError(path, "nothing to render lies in front of the first camera")
     return RenderSource(gaussians, c2w, depth, K, w, h)

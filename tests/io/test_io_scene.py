@@ -92,7 +92,7 @@ def test_folder_layout_and_interchange_files(written):
 
     scene, path = written
     expected = {"video.mp4", "cameras.json", "transforms.json", "points.ply", "gaussians.ply", "meta.json",
-                "frames", "depth", "sparse"}
+                "frames", "depth", "depth_preview", "sparse"}
     assert {p.name for p in path.iterdir()} == expected
     assert not [p for p in path.parent.iterdir() if p.name != "out"]  # no temporary siblings left
     meta = json.loads((path / "meta.json").read_text())
@@ -196,3 +196,63 @@ def test_missing_files_and_meta_mismatch(copy, tmp_path):
         read_scene(copy)
     with pytest.raises(InputError, match="scene folder not found"):
         read_scene(tmp_path / "nowhere")
+
+
+def test_depth_previews_are_colour_mapped_beside_the_data_and_never_read_back(tmp_path):
+    from matplotlib import colormaps
+    from PIL import Image
+
+    scene = _scene()
+    depths = torch.full((T, H, W), 2.0)
+    depths[:, :, :5] = 1.0   # near third of every frame
+    depths[:, :, 10:] = 4.0  # far third
+    depths[1, 0, 0] = 0.0    # an invalid pixel
+    scene.depths, scene.confidence = depths, None
+    path = write_scene(tmp_path / "s", scene)
+    meta = json.loads((path / "meta.json").read_text())["depth_preview"]
+    assert (meta["folder"], meta["colormap"]) == ("depth_preview", "turbo")
+    assert (meta["near"], meta["far"]) == (1.0, 4.0)  # 2nd and 98th percentiles of the valid depths
+    assert sorted(p.name for p in (path / "depth_preview").iterdir()) == [f"{i:05d}.png" for i in range(T)]
+    rgb = np.asarray(Image.open(path / "depth_preview" / "00001.png"))
+    assert rgb.shape == (H, W, 3) and rgb.dtype == np.uint8
+    turbo = lambda t: np.round(np.asarray(colormaps["turbo"](t))[:3] * 255).astype(np.uint8)  # noqa: E731
+    # inverse depth: 1/2 sits at t = (1/2 - 1/4) / (1 - 1/4) = 1/3 of the way from far to near
+    for (y, x), t in (((5, 0), 1.0), ((5, 7), 1 / 3), ((5, 14), 0.0)):
+        np.testing.assert_array_equal(rgb[y, x], turbo(t))
+    assert rgb[5, 0, 0] > rgb[5, 0, 2] and rgb[5, 14, 2] > rgb[5, 14, 0]  # near is warm (red), far is cold
+    np.testing.assert_array_equal(rgb[0, 0], [0, 0, 0])  # invalid: black
+    back = read_scene(path)
+    assert torch.equal(back.depths, depths)  # the 16-bit data and npz are what loaders read
+
+
+def test_far_background_points_go_to_their_own_file_and_meta_says_so(tmp_path):
+    from genscene.io.ply import read_points_ply
+
+    scene = _scene()
+    scene.gaussians = None
+    centers = scene.cameras.centers.float()
+    g = torch.Generator().manual_seed(1)
+    # 90 points about 1 from camera 0, and 10 points 390 away from every camera
+    near = centers[0] + torch.nn.functional.normalize(torch.randn(90, 3, generator=g), dim=-1)
+    far = centers.mean(0) + torch.nn.functional.normalize(torch.randn(10, 3, generator=g), dim=-1) * 390.0
+    xyz = torch.cat([near, far])
+    rgb = torch.rand(100, 3, generator=g)
+    scene.points = (xyz, rgb)
+    path = write_scene(tmp_path / "s", scene)
+    kept, apart = read_points_ply(path / "points.ply"), read_points_ply(path / "points_far.ply")
+    torch.testing.assert_close(kept["xyz"], near)
+    torch.testing.assert_close(apart["xyz"], far)
+    record = json.loads((path / "meta.json").read_text())["points"]
+    assert (record["count"], record["far_count"], record["far_file"]) == (90, 10, "points_far.ply")
+    dist = torch.cdist(xyz.double(), centers.double()).amin(1)
+    assert record["far_threshold"] == pytest.approx(10 * float(dist.median()))
+    assert scene_io.points_summary(path).startswith("90 points + 10 far background points apart in points_far.ply")
+    back = read_scene(path)  # the scene in memory keeps every point: near ones first
+    torch.testing.assert_close(back.points[0], xyz)
+
+
+def test_a_scene_without_far_points_writes_no_far_file(written):
+    _, path = written
+    assert not (path / "points_far.ply").exists()
+    record = json.loads((path / "meta.json").read_text())["points"]
+    assert (record["count"], record["far_count"], record["far_file"]) == (40, 0, None)
