@@ -115,6 +115,8 @@ def preview(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing PNG file (never a folder)."),
 ) -> None:
     """Write a contact sheet PNG: RGB, depth, edges and flow of several worlds."""
+    if output.suffix.lower() != ".png":
+        raise InputError(output, "the contact sheet is a PNG; give a path ending in .png", field="--output")
     fams = [f.strip() for f in families.split(",") if f.strip()]
     for f in fams:
         _check_family(f)
