@@ -17,6 +17,7 @@ from genscene.commands import (
     set_debug,
     train,
     trajectory,
+    view,
 )
 from genscene.commands import worlds as worlds_cmd
 from genscene.limits import set_max_memory
@@ -31,6 +32,7 @@ app.command("interpolate")(generate.interpolate)
 app.add_typer(trajectory.app, name="trajectory")
 app.command("render")(render.render)
 app.add_typer(worlds_cmd.app, name="worlds")
+app.command("view")(view.view)
 
 
 def _show_version(value: bool) -> None:

@@ -26,6 +26,7 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"models"}),
     frozenset({"pipelines"}),
     frozenset({"train"}),  # a stage may evaluate through the pipeline a user runs
+    frozenset({"viewer"}),
     frozenset({"commands"}),
     frozenset({"cli", "__init__", "__main__"}),
 )

@@ -150,6 +150,17 @@ CASES = [
     ("train set without =", TRAIN + ["--set", "loop.steps"], "--set"),
     ("train init missing", TRAIN + ["--init-from", MISSING], "missing"),
     ("train resume nothing", TRAIN + ["--resume"], "run"),
+    # view
+    ("view missing scene", ["view", MISSING, "--timeout", "0"], "missing: not found"),
+    ("view a text file", ["view", "{a_file.txt}", "--timeout", "0"], "a_file.txt: expected a scene folder or a .ply"),
+    ("view an empty folder", ["view", "{empty_dir}", "--timeout", "0"], "empty_dir"),
+    ("view a broken scene", ["view", "{deep_scene}", "--timeout", "0"], "cameras.json"),
+    ("view port 70000", ["view", "{blob.ply}", "--port", "70000"], "'--port'"),
+    ("view port -1", ["view", "{blob.ply}", "--port", "-1"], "'--port'"),
+    ("view timeout nan", ["view", "{blob.ply}", "--timeout", "nan"], "--timeout"),
+    ("view timeout -1", ["view", "{blob.ply}", "--timeout", "-1"], "'--timeout'"),
+    ("view max points 0", ["view", "{blob.ply}", "--max-points", "0"], "'--max-points'"),
+    ("view image size 0", ["view", "{blob.ply}", "--image-size", "0"], "'--image-size'"),
     # doctor, the group itself
     ("doctor unknown option", ["doctor", "--bogus"], "--bogus"),
     ("unknown command", ["paint"], "paint"),
@@ -175,4 +186,5 @@ def test_the_two_batteries_hold_at_least_150_cases():
 
     assert len(FIRST) + len(CASES) >= 150
     covered = {c[1][c[1][0] == "--max-memory" and 2 or 0] for c in FIRST + CASES}
-    assert {"render", "worlds", "trajectory", "reconstruct", "generate", "interpolate", "train", "doctor"} <= covered
+    assert {"render", "worlds", "trajectory", "reconstruct", "generate", "interpolate", "train", "doctor",
+            "view"} <= covered
