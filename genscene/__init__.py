@@ -1,3 +1,3 @@
-"""genscene: generative 3D scene reconstruction (see DESIGN.md in the shared folder)."""
+"""genscene: generative 3D scene reconstruction (architecture: docs/architecture.md)."""
 
 __version__ = "0.1.0"

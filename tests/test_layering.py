@@ -1,4 +1,5 @@
-"""Imports run one way: down the floors of the layout (DESIGN §2), never up or sideways.
+"""Imports run one way: down the floors of the layout, never up or sideways (docs/architecture.md,
+"Packages, lowest first", lists the same floors; a test below keeps the two equal).
 
 A package may import from itself and from packages on lower floors. Lazy imports inside functions
 count too: they still make the lower floor depend on the upper one.
@@ -97,3 +98,13 @@ def test_the_check_catches_an_upward_import(tmp_path):
 def test_floors_are_disjoint(floor):
     for other in range(floor + 1, len(FLOORS)):
         assert not FLOORS[floor] & FLOORS[other]
+
+
+def test_the_architecture_page_lists_every_package_on_its_floor():
+    page = (ROOT.parent / "docs" / "architecture.md").read_text()
+    rows = {}
+    for line in page.splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 3 and cells[1].isdigit():
+            rows[int(cells[1])] = {n.strip("`/ ") for n in cells[2].split(",")}
+    assert rows == {level: set(names) for level, names in enumerate(FLOORS)}

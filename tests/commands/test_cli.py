@@ -95,6 +95,7 @@ def test_version_prints_the_package_version(monkeypatch, capsys):
 
 def test_doctor_names_the_extra_of_each_backend_and_only_backends_genscene_imports():
     import ast
+
     import tomllib
 
     from genscene.commands.doctor import BACKENDS, install_hint
