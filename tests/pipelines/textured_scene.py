@@ -51,3 +51,10 @@ def render_views(cameras: Cameras) -> tuple[list[Tensor], Tensor]:
 
     out = render(textured_world(), cameras, edges=False, supersample=2)
     return list(out["rgb"]), out["depth"]
+
+
+def render_depth(cameras: Cameras) -> Tensor:
+    """z-depth ``[N, H, W]`` of :func:`textured_world` (geometry only: fast); 0 where the sky shows."""
+    from genscene.worlds.render import render
+
+    return render(textured_world(), cameras, edges=False, shading=False)["depth"]
