@@ -8,7 +8,7 @@ import platform
 from genscene.commands import one_line_errors
 
 OPTIONAL = {
-    "pycolmap": "COLMAP baseline and binary model I/O",
+    "pycolmap": "COLMAP cameras for reconstruct --poses auto|colmap, binary model I/O",
     "gsplat": "CUDA Gaussian rasterizer",
     "diffusers": "video VAE / DiT models",
     "transformers": "Mamba-2 mixer, geometry adapter",
@@ -17,6 +17,13 @@ OPTIONAL = {
     "mamba_ssm": "Mamba-2 CUDA kernels",
     "viser": "interactive viewer",
 }
+
+INSTALL = {
+    "pycolmap": "pip install 'genscene[colmap]'",
+    "gsplat": "pip install 'genscene[cuda]'",
+    "viser": "pip install 'genscene[viewer]'",
+}
+"""Install line shown for a missing optional package that an extra provides."""
 
 
 def _version(name: str) -> str | None:
@@ -67,6 +74,7 @@ def collect() -> dict[str, object]:
 def doctor() -> None:
     """Print versions, CPU/CUDA, optional backends and the weights that were found."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     rep = collect()
@@ -78,7 +86,8 @@ def doctor() -> None:
         table.add_row(key, str(rep[key]))
     table.add_row("gpus", ", ".join(rep["gpus"]) or "none")
     for name, ver in rep["optional"].items():
-        table.add_row(f"{name} ({OPTIONAL[name]})", ver or "[yellow]not installed[/]")
+        missing = "[yellow]not installed[/]" + (f" ({escape(INSTALL[name])})" if name in INSTALL else "")
+        table.add_row(f"{name} ({OPTIONAL[name]})", ver or missing)
     table.add_row("gsplat CUDA extension", str(rep["gsplat_cuda"]))
     table.add_row("weights searched", "\n".join(rep["weight_dirs"]))
     found = rep["weights_found"]
