@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Command: `python benchmarks/bench_reconstruct.py {' '.join(sys.argv[1:] if argv is None else argv)}`",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
-        f"network on {args.device}; weights `{weights}` (loaded in {load_s:.2f} s, not in the times below).",
+        f"network on {args.device} with {torch.get_num_threads()} torch thread(s), COLMAP on all cores; weights `{weights}` (loaded in {load_s:.2f} s, not in the times below).",
         f"net: the geometry network at long side {args.size}; points = its depth unprojected with its cameras. "
         f"colmap: pycolmap at {'full resolution' if args.colmap_size <= 0 else f'long side {args.colmap_size}'}, "
         "one SIMPLE_RADIAL camera, default focal guess (1.2 x long side, no EXIF), no known intrinsics; largest "
