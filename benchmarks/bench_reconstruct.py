@@ -1,4 +1,4 @@
-"""Feed-forward reconstruction (``genscene reconstruct``) side by side with COLMAP (pycolmap).
+"""``genscene reconstruct`` pose backends side by side: the network alone, COLMAP alone, and ``--poses auto``.
 
     python benchmarks/bench_reconstruct.py                         # trained weights, 4 held-out worlds
     python benchmarks/bench_reconstruct.py --weights DIR --worlds 8 --out benchmarks/results/reconstruct.md
@@ -10,10 +10,14 @@ worlds only), and wall time on this machine. Details of each metric: ``genscene.
 of the baseline: ``genscene.pipelines.colmap_poses``; of the datasets: ``genscene.data.multiview`` and
 ``genscene.data.world_cases``.
 
-genscene sees every view resized to long side ``--size``; its point cloud for Chamfer is its
-predicted depth unprojected with its predicted cameras (what the scene folder holds). COLMAP sees
-the views resized to long side ``--colmap-size`` (never upsampled), one SIMPLE_RADIAL camera with
-COLMAP's default focal guess, and gives sparse points.
+Each method runs at the resolution it is meant for. ``net``: the geometry network on every view
+resized to long side ``--size`` (its training size by default); its point cloud for Chamfer is its
+depth unprojected with its cameras. ``colmap``: pycolmap on the full-resolution views
+(``--colmap-size 0``; a positive value resizes, never upsamples), one SIMPLE_RADIAL camera with
+COLMAP's default focal guess, sparse points; an unregistered view fails all its pairs. ``auto``: what
+``genscene reconstruct --poses auto`` writes (:func:`genscene.pipelines.poses.reconstruct_posed`),
+given the same COLMAP run and network prediction as the two rows above (its time is their sum plus
+the combination); every view has a camera (COLMAP's or the network's placed in COLMAP's frame).
 """
 
 from __future__ import annotations
@@ -80,32 +84,37 @@ def resize_long_side(images: list[Tensor], long_side: int) -> list[Tensor]:
             for im in images]
 
 
-def run_genscene(case: MultiViewCase, model, size: int, gt: GtCloud | None, max_points: int) -> Row:
-    from genscene.pipelines.reconstruct import (
-        ReconstructConfig,
-        prepare_views,
-        reconstruct,
-    )
+def run_net(case: MultiViewCase, model, size: int, gt: GtCloud | None, max_points: int):
+    """The network alone; returns its row, its input views and its prediction (reused by ``auto``)."""
+    from genscene.pipelines.reconstruct import ReconstructConfig, predict, prepare_views, reconstruct
 
-    row = Row(case.name, "genscene", len(case.images))
+    row = Row(case.name, "net", len(case.images))
     views = prepare_views(case.images, size, model.config.patch_size)  # [S, 3, H, W]
     t0 = time.perf_counter()  # like COLMAP's time: from views in memory at the method's input size
-    scene = reconstruct(views, model, ReconstructConfig(size=size))
+    net = predict(views, model)
+    scene = reconstruct(views, model, ReconstructConfig(size=size), net)
     row.runtime_s = time.perf_counter() - t0
     row.registered = len(case.images)
     row.pose = pose_metrics_with_failures(scene.cameras, torch.ones(len(case.images), dtype=torch.bool), case.gt)
     h, w = views.shape[-2:]
     row.note = f"{w}x{h}"
     if gt is not None:
-        gt_points, mask = case.gt_geometry(h, w)
-        pred_points = unproject_depth(scene.depths.double(), scene.cameras)  # [S, H, W, 3], frame-0 camera
-        row.geometry = chamfer_pixel_aligned(pred_points, gt.frame.apply(gt_points), mask, max_points)
-    return row
+        row.geometry = dense_chamfer(case, scene, gt, max_points)
+    return row, views, net
 
 
-def run_pycolmap(case: MultiViewCase, colmap_size: int, gt: GtCloud | None, max_points: int, seed: int) -> Row:
-    row = Row(case.name, "pycolmap", len(case.images))
-    images = resize_long_side(case.images, colmap_size)
+def dense_chamfer(case: MultiViewCase, scene, gt: GtCloud, max_points: int) -> dict[str, float]:
+    h, w = scene.frames.shape[-2:]
+    gt_points, mask = case.gt_geometry(h, w)
+    pred_points = unproject_depth(scene.depths.double(), scene.cameras)  # [S, H, W, 3]
+    mask = mask & (scene.depths > 0)
+    return chamfer_pixel_aligned(pred_points, gt.frame.apply(gt_points), mask, max_points)
+
+
+def run_pycolmap(case: MultiViewCase, colmap_size: int, gt: GtCloud | None, max_points: int, seed: int):
+    """COLMAP alone; returns its row, its input images and its result (reused by ``auto``)."""
+    row = Row(case.name, "colmap", len(case.images))
+    images = resize_long_side(case.images, colmap_size) if colmap_size > 0 else list(case.images)
     h, w = images[0].shape[-2:]
     result = run_colmap(images, ColmapConfig(seed=seed))
     row.runtime_s = result.runtime_s
@@ -117,6 +126,29 @@ def run_pycolmap(case: MultiViewCase, colmap_size: int, gt: GtCloud | None, max_
         row.geometry = chamfer_sparse(result.points, result.observations, gt.frame.apply(gt_points), mask,
                                       gt.cloud, max_points)
     row.geometry_failed = gt is not None and row.geometry is None
+    return row, images, result
+
+
+def run_auto(case: MultiViewCase, images: list[Tensor], colmap, views: Tensor, net, size: int,
+             gt: GtCloud | None, max_points: int) -> Row:
+    """``--poses auto`` from the same COLMAP run and network prediction as the rows above."""
+    from genscene.pipelines.poses import reconstruct_posed
+    from genscene.pipelines.reconstruct import ReconstructConfig
+
+    row = Row(case.name, "auto", len(case.images))
+    names = [f"view_{i:03d}" for i in range(len(case.images))]
+    t0 = time.perf_counter()
+    scene = reconstruct_posed(images, views, net, names, ReconstructConfig(size=size),
+                              colmap_runner=lambda *args, **kwargs: colmap)
+    row.runtime_s = time.perf_counter() - t0 + colmap.runtime_s + net.seconds
+    record = scene.meta["poses"]
+    from_colmap = sum(v["camera"] == "colmap" for v in record["views"])
+    row.registered = len(case.images)
+    row.pose = pose_metrics_with_failures(scene.cameras, torch.ones(len(case.images), dtype=torch.bool), case.gt)
+    row.note = f"{from_colmap} COLMAP + {len(case.images) - from_colmap} net cameras" + (
+        f" ({record['reason']})" if record.get("reason") else "")
+    if gt is not None:
+        row.geometry = dense_chamfer(case, scene, gt, max_points)
     return row
 
 
@@ -166,7 +198,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--worlds", type=int, default=4, help="held-out worlds (test split)")
     ap.add_argument("--world-frames", type=int, default=12, help="views per held-out world")
     ap.add_argument("--size", type=int, default=128, help="long side fed to the network")
-    ap.add_argument("--colmap-size", type=int, default=256, help="long side given to COLMAP (never upsampled)")
+    ap.add_argument("--colmap-size", type=int, default=0,
+                    help="long side given to COLMAP (0: full resolution; never upsampled)")
     ap.add_argument("--world-size", type=int, default=256, help="render size of held-out world views")
     ap.add_argument("--datasets", type=lambda s: [x for x in s.split(",") if x], default=list(REAL_DATASETS),
                     help=f"comma-separated real datasets ({','.join(REAL_DATASETS)})")
@@ -212,9 +245,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def bench(case: MultiViewCase) -> None:
         gt = gt_cloud(case, args.size, patch)
-        rows.append(run_genscene(case, model, args.size, gt, args.max_points))
-        rows.append(run_pycolmap(case, args.colmap_size, gt, args.max_points, args.seed))
-        print("\n".join(markdown(rows[-2:], []).splitlines()[-2:]), file=sys.stderr)
+        net_row, views, net = run_net(case, model, args.size, gt, args.max_points)
+        colmap_row, images, colmap = run_pycolmap(case, args.colmap_size, gt, args.max_points, args.seed)
+        rows.extend([net_row, colmap_row, run_auto(case, images, colmap, views, net, args.size, gt, args.max_points)])
+        print("\n".join(markdown(rows[-3:], []).splitlines()[-3:]), file=sys.stderr, flush=True)
 
     notes = []
     for case in todo:
@@ -226,16 +260,19 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(f"- {case.name}: {case.note}")
 
     header = [
-        "# Reconstruction: genscene (feed-forward) vs pycolmap (SIFT + exhaustive + incremental)",
+        "# Reconstruction: the network, COLMAP (pycolmap) and `--poses auto`",
         "",
         f"Command: `python benchmarks/bench_reconstruct.py {' '.join(sys.argv[1:] if argv is None else argv)}`",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
-        f"network on {args.device}; weights `{weights}` (loaded in {load_s:.2f} s, not in the times below).",
-        f"genscene: long side {args.size}; points = predicted depth unprojected with predicted cameras. "
-        f"pycolmap: long side {args.colmap_size} (never upsampled), one SIMPLE_RADIAL camera, default focal "
-        "guess (1.2 x long side, no EXIF), no known intrinsics; largest model kept. "
-        "Times: wall seconds from the views in memory at each method's input size (genscene: network "
-        "forward + scene assembly; pycolmap: PNG writing, SIFT, exhaustive matching, mapping).",
+        f"network on {args.device} with {torch.get_num_threads()} torch thread(s), COLMAP on all cores; weights `{weights}` (loaded in {load_s:.2f} s, not in the times below).",
+        f"net: the geometry network at long side {args.size}; points = its depth unprojected with its cameras. "
+        f"colmap: pycolmap at {'full resolution' if args.colmap_size <= 0 else f'long side {args.colmap_size}'}, "
+        "one SIMPLE_RADIAL camera, default focal guess (1.2 x long side, no EXIF), no known intrinsics; largest "
+        "model kept. auto: `genscene reconstruct --poses auto` (COLMAP's cameras where registered, the network's "
+        "placed by a similarity elsewhere; network depth aligned per view to COLMAP's points), from the same "
+        "COLMAP run and network prediction. "
+        "Times: wall seconds from the views in memory at each method's input size (net: network forward + scene "
+        "assembly; colmap: PNG writing, SIFT, matching, mapping; auto: both + combination).",
         "AUC@30 / RRA@30 / RTA@30 in percent over all view pairs; a pair with an unregistered view counts "
         "as 180 degrees (failure). Chamfer in units of the GT scene scale (mean GT point distance to "
         "GT camera 0 = 1), after Umeyama Sim(3) on correspondences (pixels for genscene, first "

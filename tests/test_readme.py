@@ -10,6 +10,7 @@ written, twice: the README promises they run again as written.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -41,7 +42,9 @@ SKIPPED: dict[tuple[str, ...], str] = {
 }
 """Commands (by their first words) not run, and why."""
 INPUT_PHOTOS = ("a.jpg", "b.jpg", "c.jpg", "photo.jpg")
-"""Photos the README's examples name; made from a procedural world's frames."""
+"""Photos the README's examples name; made from a procedural world's frames (also copied into ``photos/``)."""
+INTRINSICS = {"fx": 40.0, "fy": 40.0, "cx": 16.0, "cy": 16.0, "width": 32, "height": 32}
+"""``K.json``, the known intrinsics the README's ``--intrinsics`` example reads."""
 
 
 def bash_blocks(text: str) -> list[list[list[str]]]:
@@ -94,9 +97,12 @@ def folder(tmp_path_factory):
     result = CliRunner().invoke(app, ["worlds", "sample", "--family", "room", "--seed", "5", "--res", "32",
                                       "--frames", "5", "-o", str(path / "world")])
     assert result.exit_code == 0, result.output
+    (path / "photos").mkdir()
     for i, name in enumerate(INPUT_PHOTOS):
         frame = np.asarray(Image.open(path / "world" / "frames" / f"{i:05d}.png"))
         Image.fromarray(frame).save(path / name, quality=95)
+        Image.fromarray(frame).save(path / "photos" / name, quality=95)
+    (path / "K.json").write_text(json.dumps(INTRINSICS))
     return path
 
 

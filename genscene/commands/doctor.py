@@ -24,7 +24,7 @@ class Backend:
 
 
 BACKENDS = (
-    Backend("pycolmap", "COLMAP poses baseline, COLMAP binary models", "colmap", "genscene/pipelines/colmap_poses.py"),
+    Backend("pycolmap", "COLMAP cameras for reconstruct --poses auto|colmap, COLMAP binary models", "colmap", "genscene/pipelines/colmap_poses.py"),
     Backend("gsplat", "CUDA Gaussian rasterizer (else PyTorch)", "gsplat", "genscene/render/gaussians_gsplat.py"),
     Backend("viser", "interactive viewer (genscene view)", "view", "genscene/viewer/__init__.py"),
 )

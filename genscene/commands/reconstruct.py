@@ -39,9 +39,14 @@ def reconstruct(
     size: int = typer.Option(128, min=MIN_SIZE, max=MAX_SIZE, help="Long image side fed to the network."),
     frames: int = typer.Option(8, min=1, max=MAX_VIDEO_FRAMES, help="Frames sampled from a video input."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    poses: str = typer.Option("auto", help="Camera backend: auto (COLMAP where it registers a view, the network "
+                                           "elsewhere), colmap (COLMAP for every view, else an error) or net."),
+    intrinsics: Path = typer.Option(None, help="JSON of known intrinsics: {\"fx\", \"fy\", \"cx\", \"cy\"} shared, "
+                                               "or {\"images\": {name: {...}}} (default: EXIF focal when present)."),
     overwrite: bool = typer.Option(False, help="Replace an existing scene folder (never another folder)."),
 ) -> None:
-    """Feed-forward reconstruction: writes depth, cameras (json, nerfstudio, COLMAP), points and a preview."""
+    """Depth, cameras (json, nerfstudio, COLMAP), points and a preview; cameras from COLMAP (pycolmap, when
+    installed) where it registers a view, from the network elsewhere (meta.json says which)."""
     import time
 
     from genscene.commands import resolve_device
@@ -49,24 +54,39 @@ def reconstruct(
     from genscene.io.meta import build_meta
     from genscene.io.scene import points_summary, write_scene
     from genscene.models.geometry import GeometryNet
-    from genscene.pipelines.reconstruct import ReconstructConfig, collect_inputs, prepare_views, preview_png
-    from genscene.pipelines.reconstruct import reconstruct as run
+    from genscene.pipelines.poses import (
+        POSE_BACKENDS,
+        PosesConfig,
+        decide_backend,
+        known_intrinsics,
+        reconstruct_posed,
+        summary_lines,
+    )
+    from genscene.pipelines.reconstruct import ReconstructConfig, collect_inputs, predict, prepare_views, preview_png
 
+    if poses not in POSE_BACKENDS:
+        raise InputError("--poses", f"expected one of {', '.join(POSE_BACKENDS)}, got {poses!r}")
     dev = resolve_device(device)
     check_output(out, overwrite, kind="scene")
     cfg = ReconstructConfig(size=size, video_frames=frames)
     t0 = time.perf_counter()
-    images, names = collect_inputs(list(inputs), cfg)
+    images, names, files = collect_inputs(list(inputs), cfg)
+    sizes = [(int(im.shape[-1]), int(im.shape[-2])) for im in images]
+    decide_backend(poses, sizes)  # refuse an impossible --poses colmap before any work
+    known = known_intrinsics(intrinsics, names, files, sizes)
     ckpt = resolve_weights("geometry", weights)
     model = load_model(GeometryNet, ckpt, dev)
     views = prepare_views(images, cfg.size, model.config.patch_size)
-    scene = run(views, model, cfg)
+    scene = reconstruct_posed(images, views, predict(views, model), names, cfg, PosesConfig(poses=poses), known)
     _check_finite(scene, ckpt)
-    scene.meta = build_meta(inputs={"files": [str(p) for p in inputs], "views": names, "weights": str(ckpt)},
+    scene.meta = build_meta(inputs={"files": [str(p) for p in inputs], "views": names, "weights": str(ckpt),
+                                    "intrinsics": None if intrinsics is None else str(intrinsics)},
                             timings={**scene.meta.pop("timings_s"), "total": round(time.perf_counter() - t0, 3)},
                             **scene.meta)
     write_scene(out, scene, colmap=True, overwrite=overwrite,
                 extras={"preview.png": lambda path: preview_png(scene, path)})
+    for line in summary_lines(scene.meta):
+        typer.echo(line)
     typer.echo(f"wrote {out} ({scene.num_frames} views, {points_summary(out)})")
 
 

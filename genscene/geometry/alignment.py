@@ -81,3 +81,42 @@ def align_cameras(
     s, R, t = umeyama(pred.centers.to(torch.float64), gt.centers.to(torch.float64), with_scale)
     aligned = transform_cameras_sim3(pred.to(dtype=torch.float64), s, R, t).to(dtype=pred.dtype)
     return aligned, (s, R, t)
+
+
+def rotation_between_cameras(src: Cameras, dst: Cameras) -> Tensor:
+    """The world rotation ``R [3, 3]`` (float64) that best turns cameras ``src [N]`` into ``dst [N]``:
+    the chordal mean of ``R_dst_c2w R_src_c2w^T`` (one camera determines it)."""
+    r_src, r_dst = src.c2w[:, :3, :3].double(), dst.c2w[:, :3, :3].double()
+    M = (r_dst @ r_src.transpose(-1, -2)).sum(0)
+    U, _, Vh = torch.linalg.svd(M)
+    S = torch.ones(3, dtype=M.dtype)
+    S[2] = torch.sign(torch.det(U @ Vh))
+    return U @ torch.diag(S) @ Vh
+
+
+def similarity_from_cameras(src: Cameras, dst: Cameras) -> tuple[Tensor, Tensor, Tensor]:
+    """The Sim(3) ``x_dst = s R x_src + t`` that carries cameras ``src [N]`` onto ``dst [N]`` (same views).
+
+    The rotation comes from the orientations (:func:`rotation_between_cameras`), so it is stable when
+    the centres are nearly collinear (a forward-facing or turntable capture), where Umeyama on centres
+    leaves a rotation free. Scale and translation are then the least-squares fit of the centres; they
+    need two distinct centres. The scale may come out negative for inconsistent inputs: callers check.
+
+    Returns:
+        ``s`` (0-dim), ``R [3, 3]``, ``t [3]`` float64.
+    Raises:
+        ValueError: fewer than two cameras, or all ``src`` centres coincide.
+    """
+    if src.batch_shape != dst.batch_shape or len(src.batch_shape) != 1 or src.batch_shape[0] < 2:
+        raise ValueError(f"similarity_from_cameras: expected equal [N >= 2] batches, got "
+                         f"{tuple(src.batch_shape)} and {tuple(dst.batch_shape)}")
+    R = rotation_between_cameras(src, dst)
+    a = src.centers.double() @ R.T
+    c = dst.centers.double()
+    da, dc = a - a.mean(0), c - c.mean(0)
+    var = (da ** 2).sum()
+    if not var > 1e-24:
+        raise ValueError("similarity_from_cameras: the source centres coincide; the scale is undefined")
+    s = (da * dc).sum() / var
+    t = c.mean(0) - s * a.mean(0)
+    return s, R, t

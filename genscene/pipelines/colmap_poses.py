@@ -1,10 +1,12 @@
-"""The pycolmap SfM baseline: a folder of views -> :class:`Cameras`, run as a user would run COLMAP.
+"""COLMAP (pycolmap) structure from motion: views -> :class:`Cameras`, run as a user would run COLMAP.
 
-SIFT features, exhaustive matching, incremental mapping; one shared camera (``SIMPLE_RADIAL`` by
-default) whose focal length starts from COLMAP's default guess (1.2 x the long image side: the
-images are written as PNG, so there is no EXIF) and is refined by bundle adjustment. No known
-intrinsics are given. The largest reconstruction (most registered images) is kept; views it does
-not contain are "not registered".
+SIFT features, exhaustive matching (sequential beyond ``exhaustive_max_views`` views), incremental
+mapping. Without known intrinsics: one shared camera (``SIMPLE_RADIAL`` by default) whose focal
+length starts from COLMAP's default guess (1.2 x the long image side; images are written as PNG,
+so COLMAP sees no EXIF) and is refined by bundle adjustment. With known intrinsics
+(``known_K``): ``PINHOLE`` cameras with those values, held fixed (``fix_intrinsics``, a calibration
+file) or only a prior that bundle adjustment refines (an EXIF focal). The largest reconstruction
+(most registered images) is kept; views it does not contain are "not registered".
 
 pycolmap 4.x API (``extract_features`` / ``match_exhaustive`` / ``incremental_mapping``,
 ``Image.cam_from_world()`` as a method); only the glue here is ours.
@@ -36,6 +38,13 @@ class ColmapConfig:
     """Random seed of the incremental mapper (RANSAC, initial pair trials)."""
     num_threads: int = -1
     """Threads for extraction and mapping (-1: all cores)."""
+    exhaustive_max_views: int = 50
+    """Match every pair up to this many views; beyond, sequential matching (neighbours in input order;
+    no loop detection: it needs a vocabulary tree, which is not shipped)."""
+    sequential_overlap: int = 10
+    """Sequential matching: each view is matched with this many following views."""
+    quiet: bool = True
+    """Keep COLMAP's log (INFO to ERROR) off the terminal: the caller reports the outcome itself."""
 
 
 @dataclass
@@ -51,6 +60,8 @@ class ColmapResult:
     observations: Tensor
     """``[P, 3]`` float64: for each point its first observation ``(view index, x, y)`` in pixels
     (COLMAP's pixel convention: pixel centres at +0.5, the same as ours)."""
+    tracks: Tensor
+    """``[M, 4]`` float64: every observation ``(point index, view index, x, y)`` of every point."""
     num_models: int
     """Reconstructions COLMAP produced (1 when everything connects)."""
     runtime_s: float
@@ -86,6 +97,7 @@ def reconstruction_to_result(rec, names: list[str], width: int, height: int,
     registered = torch.zeros(n, dtype=torch.bool)
     points = torch.zeros(0, 3, dtype=torch.float64)
     observations = torch.zeros(0, 3, dtype=torch.float64)
+    tracks = torch.zeros(0, 4, dtype=torch.float64)
     if rec is not None:
         for image in rec.images.values():
             if not image.has_pose or image.name not in index:
@@ -94,33 +106,64 @@ def reconstruction_to_result(rec, names: list[str], width: int, height: int,
             w2c[i, :3] = torch.from_numpy(np.asarray(image.cam_from_world().matrix(), dtype=np.float64))
             K[i] = torch.from_numpy(np.asarray(image.camera.calibration_matrix(), dtype=np.float64))
             registered[i] = True
-        xyz, obs = [], []
-        for point in rec.points3D.values():
-            element = point.track.elements[0]
-            image = rec.images[element.image_id]
-            xy = image.points2D[element.point2D_idx].xy
+        xyz, obs, track = [], [], []
+        for p, point in enumerate(rec.points3D.values()):
+            for k, element in enumerate(point.track.elements):
+                image = rec.images[element.image_id]
+                xy = image.points2D[element.point2D_idx].xy
+                track.append((p, index[image.name], float(xy[0]), float(xy[1])))
+                if k == 0:
+                    obs.append(track[-1][1:])
             xyz.append(np.asarray(point.xyz, dtype=np.float64))
-            obs.append((index[image.name], float(xy[0]), float(xy[1])))
         if xyz:
             points = torch.from_numpy(np.stack(xyz))
             observations = torch.tensor(obs, dtype=torch.float64)
-    return ColmapResult(Cameras(K, w2c, width, height), registered, points, observations, num_models, runtime_s)
+            tracks = torch.tensor(track, dtype=torch.float64)
+    return ColmapResult(Cameras(K, w2c, width, height), registered, points, observations, tracks, num_models,
+                        runtime_s)
 
 
-def run_colmap(images: list[Tensor], config: ColmapConfig | None = None, workdir: Path | None = None) -> ColmapResult:
+def matching_kind(views: int, config: ColmapConfig) -> str:
+    """``"exhaustive"`` up to ``config.exhaustive_max_views`` views, else ``"sequential"``."""
+    return "exhaustive" if views <= config.exhaustive_max_views else "sequential"
+
+
+def _set_known_cameras(pycolmap, database: Path, known_K: Tensor, width: int, height: int) -> None:
+    """Give every image of ``database`` its known ``PINHOLE`` camera (``known_K [N, 3, 3]`` in image order)."""
+    db = pycolmap.Database.open(database)
+    try:
+        images = sorted(db.read_all_images(), key=lambda im: im.name)
+        for image, K in zip(images, known_K.tolist()):
+            camera = pycolmap.Camera.create_from_model_name(image.camera_id, "PINHOLE", K[0][0], width, height)
+            camera.params = [K[0][0], K[1][1], K[0][2], K[1][2]]
+            camera.has_prior_focal_length = True
+            db.update_camera(camera)
+    finally:
+        db.close()
+
+
+def run_colmap(images: list[Tensor], config: ColmapConfig | None = None, workdir: Path | None = None,
+               known_K: Tensor | None = None, fix_intrinsics: bool = False) -> ColmapResult:
     """Structure from motion on views ``[3, H, W]`` (one size) with pycolmap; see the module docstring.
 
     Args:
         images: the views in order; their index is the view index of the result.
-        config: camera model, seed and threads.
+        config: camera model, seed, threads and matching.
         workdir: where the images, database and models go (default: a temporary folder, removed).
+        known_K: ``[N, 3, 3]`` known intrinsics in pixels of these images, or None (self-calibration).
+        fix_intrinsics: hold ``known_K`` fixed in bundle adjustment (a calibration) instead of refining it
+            (an EXIF focal).
     """
     import pycolmap
 
     config = config or ColmapConfig()
+    if config.quiet:
+        pycolmap.logging.minloglevel = int(pycolmap.logging.Level.FATAL)
     height, width = images[0].shape[-2:]
     if any(im.shape[-2:] != (height, width) for im in images):
         raise ValueError("run_colmap: all views must have one size (one shared camera)")
+    if known_K is not None and tuple(known_K.shape) != (len(images), 3, 3):
+        raise ValueError(f"run_colmap: known_K must be [{len(images)}, 3, 3], got {tuple(known_K.shape)}")
     with tempfile.TemporaryDirectory(prefix="genscene_colmap_") as tmp:
         root = Path(workdir) if workdir is not None else Path(tmp)
         t0 = time.perf_counter()
@@ -129,15 +172,28 @@ def run_colmap(images: list[Tensor], config: ColmapConfig | None = None, workdir
         if database.exists():
             database.unlink()
         reader = pycolmap.ImageReaderOptions()
-        reader.camera_model = config.camera_model
+        reader.camera_model = config.camera_model if known_K is None else "PINHOLE"
+        shared = known_K is None or bool(torch.allclose(known_K, known_K[:1].expand_as(known_K)))
         extraction = pycolmap.FeatureExtractionOptions()
         extraction.num_threads = config.num_threads
-        pycolmap.extract_features(database, root / "images", image_names=names, camera_mode=pycolmap.CameraMode.SINGLE,
+        mode = pycolmap.CameraMode.SINGLE if shared else pycolmap.CameraMode.PER_IMAGE
+        pycolmap.extract_features(database, root / "images", image_names=names, camera_mode=mode,
                                   reader_options=reader, extraction_options=extraction, device=pycolmap.Device.cpu)
-        pycolmap.match_exhaustive(database, device=pycolmap.Device.cpu)
+        if known_K is not None:
+            _set_known_cameras(pycolmap, database, known_K.double(), width, height)
+        if matching_kind(len(images), config) == "exhaustive":
+            pycolmap.match_exhaustive(database, device=pycolmap.Device.cpu)
+        else:
+            pairing = pycolmap.SequentialPairingOptions()
+            pairing.overlap = config.sequential_overlap
+            pycolmap.match_sequential(database, pairing_options=pairing, device=pycolmap.Device.cpu)
         options = pycolmap.IncrementalPipelineOptions()
         options.random_seed = config.seed
         options.num_threads = config.num_threads
+        if known_K is not None and fix_intrinsics:
+            options.ba_refine_focal_length = False
+            options.ba_refine_principal_point = False
+            options.ba_refine_extra_params = False
         (root / "sparse").mkdir(exist_ok=True)
         models = pycolmap.incremental_mapping(database, root / "images", root / "sparse", options=options)
         runtime = time.perf_counter() - t0

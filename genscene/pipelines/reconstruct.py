@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from genscene.cameras.cameras import Cameras
 from genscene.cameras.formats.vggt import pose_encoding_to_cameras
 from genscene.errors import InputError
 from genscene.io.scene import Scene
@@ -42,8 +43,9 @@ class ReconstructConfig:
     """Cap on exported points (evenly strided)."""
 
 
-def collect_inputs(inputs: list[Path], cfg: ReconstructConfig) -> tuple[list[Tensor], list[str]]:
-    """Read images (files, one folder, or one video) as ``[3, H, W]`` tensors in [0, 1], with names."""
+def collect_inputs(inputs: list[Path], cfg: ReconstructConfig) -> tuple[list[Tensor], list[str], list[Path | None]]:
+    """Read images (files, one folder, or one video) as ``[3, H, W]`` tensors in [0, 1], with names and
+    their files (None for video frames)."""
     from genscene.io.images import image_size, read_image
     from genscene.io.video import read_video, video_info
 
@@ -56,7 +58,7 @@ def collect_inputs(inputs: list[Path], cfg: ReconstructConfig) -> tuple[list[Ten
         info = video_info(inputs[0])
         check_input_memory(inputs[0], [(info.width, info.height)] * min(info.num_frames, cfg.video_frames), cfg)
         frames, _ = read_video(inputs[0], num_frames=cfg.video_frames)
-        return list(frames), [f"{inputs[0].name}#{i}" for i in range(len(frames))]
+        return list(frames), [f"{inputs[0].name}#{i}" for i in range(len(frames))], [None] * len(frames)
     for p in inputs:
         if p.suffix.lower() not in IMAGE_SUFFIXES:
             raise InputError(p, f"not an image or video by its suffix ({p.suffix or 'none'})")
@@ -66,7 +68,7 @@ def collect_inputs(inputs: list[Path], cfg: ReconstructConfig) -> tuple[list[Ten
     for p, (w, h) in zip(inputs, sizes):
         check_image_pixels(p, w, h)
     check_input_memory(inputs[0] if len(inputs) == 1 else f"{len(inputs)} images", sizes, cfg)
-    return [read_image(p) for p in inputs], [p.name for p in inputs]
+    return [read_image(p) for p in inputs], [p.name for p in inputs], list(inputs)
 
 
 def input_bytes(sizes: list[tuple[int, int]], long_side: int) -> int:
@@ -102,27 +104,59 @@ def clamp_fov(pose_enc: Tensor, min_deg: float = 5.0, max_deg: float = 170.0) ->
     return torch.cat([pose_enc[..., :7], pose_enc[..., 7:].clamp(lo, hi)], dim=-1)
 
 
+@dataclass
+class NetOutput:
+    """The geometry network's prediction for ``S`` views at the network size ``H x W``."""
+
+    cameras: Cameras
+    """``[S]`` float64, frame 0 at the identity, normalised scale (mean point distance 1)."""
+    depth: Tensor
+    """``[S, H, W]`` float32 z-depth."""
+    confidence: Tensor
+    """``[S, H, W]`` float32 depth confidence."""
+    points: Tensor
+    """``[S, H, W, 3]`` float32 points of the point head (frame-0 camera)."""
+    seconds: float
+    """Wall time of the forward pass."""
+
+
 @torch.no_grad()
-def reconstruct(images: Tensor, model: GeometryNet, cfg: ReconstructConfig | None = None) -> Scene:
-    """Run the geometry network on ``images [S, 3, H, W]`` and assemble a :class:`Scene`."""
-    cfg = cfg or ReconstructConfig()
+def predict(images: Tensor, model: GeometryNet) -> NetOutput:
+    """Run the geometry network on ``images [S, 3, H, W]`` (all views at once) on the model's device."""
     device = next(model.parameters()).device
-    s, _, h, w = images.shape
+    _, _, h, w = images.shape
     t0 = time.perf_counter()
     out = model(images[None].to(device, torch.float32))
-    infer_s = time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
     # points are predicted in the frame-0 camera; pin frame 0 to the identity exactly
     cameras = pose_encoding_to_cameras(clamp_fov(out["pose_enc"][0].double().cpu()), w, h).relative_to_first()
-    depth = out["depth"][0].float().cpu()  # [S, H, W]
-    conf = out["depth_conf"][0].float().cpu()
-    points = out["points"][0].float().cpu()  # [S, H, W, 3]
+    return NetOutput(cameras, out["depth"][0].float().cpu(), out["depth_conf"][0].float().cpu(),
+                     out["points"][0].float().cpu(), seconds)
+
+
+def confident_points(images: Tensor, points: Tensor, conf: Tensor, cfg: ReconstructConfig,
+                     valid: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """The exported cloud: ``points [S, H, W, 3]`` where ``conf [S, H, W]`` is above its ``cfg.conf_quantile``
+    (and ``valid``), coloured by ``images [S, 3, H, W]``, strided to at most ``cfg.max_points``."""
     keep = conf >= torch.quantile(conf.flatten(), cfg.conf_quantile)
+    if valid is not None:
+        keep &= valid
     xyz, rgb = points[keep], images.permute(0, 2, 3, 1)[keep]
     stride = max(1, len(xyz) // cfg.max_points)
-    meta = {"timings_s": {"network": round(infer_s, 3)}, "views": s, "network_size": [h, w],
+    return xyz[::stride], rgb[::stride]
+
+
+def reconstruct(images: Tensor, model: GeometryNet, cfg: ReconstructConfig | None = None,
+                net: NetOutput | None = None) -> Scene:
+    """The network alone on ``images [S, 3, H, W]``, assembled as a :class:`Scene` (``net``: its prediction,
+    when already run)."""
+    cfg = cfg or ReconstructConfig()
+    net = net or predict(images, model)
+    s, _, h, w = images.shape
+    meta = {"timings_s": {"network": round(net.seconds, 3)}, "views": s, "network_size": [h, w],
             "scale": "normalised: mean distance of points to the frame-0 camera = 1"}
-    return Scene(frames=images.float(), cameras=cameras, depths=depth, confidence=conf,
-                 points=(xyz[::stride], rgb[::stride]), meta=meta)
+    return Scene(frames=images.float(), cameras=net.cameras, depths=net.depth, confidence=net.confidence,
+                 points=confident_points(images, net.points, net.confidence, cfg), meta=meta)
 
 
 def preview_png(scene: Scene, path: Path) -> None:

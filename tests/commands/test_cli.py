@@ -24,6 +24,18 @@ def test_doctor_reports_versions_and_backends():
     assert "torch" in result.output and "gsplat" in result.output
 
 
+def test_doctor_names_the_install_line_of_a_missing_extra(monkeypatch):
+    from genscene.commands import doctor
+
+    real = doctor._version
+    monkeypatch.setattr(doctor, "_version", lambda name: None if name == "pycolmap" else real(name))
+    monkeypatch.setenv("COLUMNS", "250")
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 0
+    line = next(row for row in result.output.splitlines() if "pycolmap" in row)
+    assert "not installed (pip install 'genscene[colmap]')" in line and "--poses" in line
+
+
 def test_input_error_is_one_line():
     err = InputError("cams.json", "expected 4x4, got 3x4", field="frames[2].w2c")
     assert str(err) == "cams.json: frames[2].w2c: expected 4x4, got 3x4"

@@ -64,3 +64,55 @@ def test_pycolmap_registers_berlin_and_matches_opensfm(shared_data):
     assert result.cameras.width == w and len(result.points) > 20
     metrics = pose_metrics_with_failures(result.cameras, result.registered, case.gt)
     assert metrics["auc@30"] > 80.0  # OpenSfM and COLMAP agree to a few degrees on these 3 photos
+
+
+# ------------------------------------------------------------------ a real run on a rendered scene
+@pytest.fixture(scope="module")
+def textured_views():
+    from tests.pipelines.textured_scene import arc_cameras, render_views
+
+    gt = arc_cameras(5, 240, 180)
+    images, _ = render_views(gt)
+    return gt, images
+
+
+def _rotation_errors_deg(a, b) -> torch.Tensor:
+    rel = a.R @ b.R.transpose(-1, -2)
+    cos = ((rel.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1, 1)
+    return torch.rad2deg(torch.arccos(cos))
+
+
+def test_colmap_registers_the_rendered_scene_and_matches_gt_up_to_a_similarity(textured_views):
+    pytest.importorskip("pycolmap", reason="pycolmap absent: pip install 'genscene[colmap]'")
+    from genscene.geometry.alignment import align_cameras
+
+    gt, images = textured_views
+    result = run_colmap(images, ColmapConfig(seed=0, num_threads=1))
+    assert result.registered.all() and len(result.points) > 50
+    aligned, (s, _, _) = align_cameras(result.cameras, gt)
+    assert float(_rotation_errors_deg(aligned, gt).max()) < 1.0
+    extent = float((gt.centers - gt.centers.mean(0)).norm(dim=-1).mean())
+    assert float((aligned.centers - gt.centers).norm(dim=-1).max()) < 0.02 * extent
+    assert float(result.cameras.fx[0]) == pytest.approx(float(gt.fx[0]), rel=0.05)  # self-calibrated focal
+    # every observation reprojects onto its point (tracks are read in view order)
+    from genscene.geometry.projection import project
+
+    view = result.tracks[:, 1].long()
+    uv, _ = project(result.points[result.tracks[:, 0].long()][:, None], result.cameras[view])
+    assert float((uv[:, 0] - result.tracks[:, 2:]).norm(dim=-1).median()) < 1.0
+
+
+def test_colmap_holds_known_intrinsics_fixed(textured_views):
+    pytest.importorskip("pycolmap", reason="pycolmap absent: pip install 'genscene[colmap]'")
+    gt, images = textured_views
+    known = gt.K * torch.tensor([[1.02, 1, 1], [1, 1.02, 1], [1, 1, 1]], dtype=torch.float64)  # 2 % off: still fixed
+    result = run_colmap(images, ColmapConfig(seed=0, num_threads=1), known_K=known, fix_intrinsics=True)
+    assert int(result.registered.sum()) >= 4
+    torch.testing.assert_close(result.cameras.K[result.registered], known[result.registered])
+
+
+def test_matching_switches_to_sequential_beyond_the_limit():
+    from genscene.pipelines.colmap_poses import matching_kind
+
+    config = ColmapConfig(exhaustive_max_views=50)
+    assert matching_kind(50, config) == "exhaustive" and matching_kind(51, config) == "sequential"
