@@ -19,11 +19,14 @@ from genscene.errors import InputError
 from genscene.io.scene import Scene
 from genscene.limits import DECODED_PIXEL_BYTES, check_image_pixels, check_memory
 from genscene.models.geometry import GeometryNet
+from genscene.models.vggt import VGGT
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".avi", ".mkv")
 NETWORK_PIXEL_BYTES = 1024
 """Bytes per pixel the geometry network sees, activations and outputs included (measured: about 530 on the CPU)."""
+VGGT_PIXEL_BYTES = 8192
+"""The same for VGGT-1B on the CPU, its weights apart (checked when they load): see benchmarks/results/vggt.md."""
 
 
 @dataclass
@@ -40,6 +43,8 @@ class ReconstructConfig:
     """Drop this fraction of the least confident pixels from the point cloud."""
     max_points: int = 300_000
     """Cap on exported points (evenly strided)."""
+    network_pixel_bytes: int = NETWORK_PIXEL_BYTES
+    """Bytes per network pixel in the memory estimate (:data:`VGGT_PIXEL_BYTES` for VGGT)."""
 
 
 def collect_inputs(inputs: list[Path], cfg: ReconstructConfig) -> tuple[list[Tensor], list[str]]:
@@ -69,18 +74,18 @@ def collect_inputs(inputs: list[Path], cfg: ReconstructConfig) -> tuple[list[Ten
     return [read_image(p) for p in inputs], [p.name for p in inputs]
 
 
-def input_bytes(sizes: list[tuple[int, int]], long_side: int) -> int:
+def input_bytes(sizes: list[tuple[int, int]], long_side: int, pixel_bytes: int = NETWORK_PIXEL_BYTES) -> int:
     """Estimated bytes to reconstruct views of ``sizes`` (width, height) at ``long_side``: the inputs (float
-    RGB, all kept, the largest while it decodes) and the network's work (:data:`NETWORK_PIXEL_BYTES` per pixel
-    it sees)."""
+    RGB, all kept, the largest while it decodes) and the network's work (``pixel_bytes`` per pixel it sees)."""
     pixels = [w * h for w, h in sizes]
     decoded = sum(pixels) * 12 + max(pixels, default=0) * DECODED_PIXEL_BYTES
-    return decoded + len(sizes) * long_side ** 2 * NETWORK_PIXEL_BYTES
+    return decoded + len(sizes) * long_side ** 2 * pixel_bytes
 
 
 def check_input_memory(source: str | Path, sizes: list[tuple[int, int]], cfg: ReconstructConfig) -> None:
     """Refuse (one line naming ``source``) views that would not fit in memory at ``cfg.size``."""
-    check_memory(source, input_bytes(sizes, cfg.size), f"for {len(sizes)} view(s) at --size {cfg.size}")
+    check_memory(source, input_bytes(sizes, cfg.size, cfg.network_pixel_bytes),
+                 f"for {len(sizes)} view(s) at --size {cfg.size}")
 
 
 def network_size(height: int, width: int, long_side: int, patch: int) -> tuple[int, int]:
@@ -103,8 +108,9 @@ def clamp_fov(pose_enc: Tensor, min_deg: float = 5.0, max_deg: float = 170.0) ->
 
 
 @torch.no_grad()
-def reconstruct(images: Tensor, model: GeometryNet, cfg: ReconstructConfig | None = None) -> Scene:
-    """Run the geometry network on ``images [S, 3, H, W]`` and assemble a :class:`Scene`."""
+def reconstruct(images: Tensor, model: GeometryNet | VGGT, cfg: ReconstructConfig | None = None) -> Scene:
+    """Run the geometry network (GeometryNet or VGGT: the same outputs) on ``images [S, 3, H, W]`` and
+    assemble a :class:`Scene`."""
     cfg = cfg or ReconstructConfig()
     device = next(model.parameters()).device
     s, _, h, w = images.shape
