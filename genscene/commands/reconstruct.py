@@ -52,8 +52,8 @@ def reconstruct(
     from genscene.commands.checkpoints import is_vggt, load_geometry
     from genscene.io.meta import build_meta
     from genscene.io.scene import write_scene
-    from genscene.pipelines.reconstruct import (VGGT_PIXEL_BYTES, ReconstructConfig, collect_inputs, prepare_views,
-                                                preview_png)
+    from genscene.pipelines.reconstruct import (VGGT_CHUNK_PIXEL_BYTES, VGGT_PIXEL_BYTES, ReconstructConfig,
+                                                collect_inputs, prepare_views, preview_png)
     from genscene.pipelines.reconstruct import reconstruct as run
 
     dev = resolve_device(device)
@@ -62,7 +62,7 @@ def reconstruct(
     vggt = is_vggt(ckpt)
     cfg = ReconstructConfig(video_frames=frames)
     if vggt:
-        cfg.size, cfg.network_pixel_bytes = VGGT_SIZE, VGGT_PIXEL_BYTES
+        cfg.size, cfg.network_pixel_bytes, cfg.chunk_pixel_bytes = VGGT_SIZE, VGGT_PIXEL_BYTES, VGGT_CHUNK_PIXEL_BYTES
     cfg.size = size or cfg.size
     t0 = time.perf_counter()
     images, names = collect_inputs(list(inputs), cfg)

@@ -25,8 +25,11 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".avi", ".mkv")
 NETWORK_PIXEL_BYTES = 1024
 """Bytes per pixel the geometry network sees, activations and outputs included (measured: about 530 on the CPU)."""
-VGGT_PIXEL_BYTES = 8192
-"""The same for VGGT-1B on the CPU, its weights apart (checked when they load): see benchmarks/results/vggt.md."""
+VGGT_PIXEL_BYTES = 1024
+"""VGGT-1B on the CPU, per pixel of every view, its weights apart (checked when they load): aggregator
+tokens, the four layers its heads read, the outputs (see benchmarks/results/vggt.md)."""
+VGGT_CHUNK_PIXEL_BYTES = 2048
+"""VGGT-1B on the CPU, per pixel of the views a DPT head decodes at once (at most ``chunk_views``)."""
 
 
 @dataclass
@@ -44,7 +47,11 @@ class ReconstructConfig:
     max_points: int = 300_000
     """Cap on exported points (evenly strided)."""
     network_pixel_bytes: int = NETWORK_PIXEL_BYTES
-    """Bytes per network pixel in the memory estimate (:data:`VGGT_PIXEL_BYTES` for VGGT)."""
+    """Memory estimate: bytes per network pixel of every view (:data:`VGGT_PIXEL_BYTES` for VGGT)."""
+    chunk_pixel_bytes: int = 0
+    """Memory estimate: bytes per network pixel of the ``chunk_views`` views decoded together (VGGT's DPT heads)."""
+    chunk_views: int = 8
+    """Views the dense heads decode at once."""
 
 
 def collect_inputs(inputs: list[Path], cfg: ReconstructConfig) -> tuple[list[Tensor], list[str]]:
@@ -74,17 +81,21 @@ def collect_inputs(inputs: list[Path], cfg: ReconstructConfig) -> tuple[list[Ten
     return [read_image(p) for p in inputs], [p.name for p in inputs]
 
 
-def input_bytes(sizes: list[tuple[int, int]], long_side: int, pixel_bytes: int = NETWORK_PIXEL_BYTES) -> int:
+def input_bytes(sizes: list[tuple[int, int]], long_side: int, cfg: ReconstructConfig | None = None) -> int:
     """Estimated bytes to reconstruct views of ``sizes`` (width, height) at ``long_side``: the inputs (float
-    RGB, all kept, the largest while it decodes) and the network's work (``pixel_bytes`` per pixel it sees)."""
+    RGB, all kept, the largest while it decodes) and the network's work (``cfg.network_pixel_bytes`` per pixel
+    of every view it sees, ``cfg.chunk_pixel_bytes`` per pixel of the views decoded together)."""
+    cfg = cfg or ReconstructConfig()
     pixels = [w * h for w, h in sizes]
     decoded = sum(pixels) * 12 + max(pixels, default=0) * DECODED_PIXEL_BYTES
-    return decoded + len(sizes) * long_side ** 2 * pixel_bytes
+    network = long_side ** 2 * (len(sizes) * cfg.network_pixel_bytes
+                                + min(len(sizes), cfg.chunk_views) * cfg.chunk_pixel_bytes)
+    return decoded + network
 
 
 def check_input_memory(source: str | Path, sizes: list[tuple[int, int]], cfg: ReconstructConfig) -> None:
     """Refuse (one line naming ``source``) views that would not fit in memory at ``cfg.size``."""
-    check_memory(source, input_bytes(sizes, cfg.size, cfg.network_pixel_bytes),
+    check_memory(source, input_bytes(sizes, cfg.size, cfg),
                  f"for {len(sizes)} view(s) at --size {cfg.size}")
 
 

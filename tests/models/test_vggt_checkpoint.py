@@ -117,3 +117,22 @@ def test_reconstruct_cli_runs_vggt_weights(tmp_path, release_state, monkeypatch)
         assert scene.cameras.width == hw[1] and scene.cameras.height == hw[0]
         meta = json.loads((out / "meta.json").read_text())
         assert meta["inputs"]["weights"] == str(weights) and meta["network_size"] == list(hw)
+
+
+def test_reconstruct_refuses_vggt_inputs_beyond_the_memory_budget(tmp_path, release_state, monkeypatch):
+    """The estimate (weights apart) at 518 px: 2 views need about 1.6 GB; with 1 GB allowed the command
+    refuses in one line before loading anything, and writes nothing."""
+    monkeypatch.setattr(ckpt_mod, "VGGTConfig", lambda: SMALL)
+    monkeypatch.setenv("GENSCENE_MAX_MEMORY_GB", "1")
+    weights = tmp_path / "model.safetensors"
+    save_file(release_state, weights)
+    files = []
+    for i in range(2):
+        files.append(tmp_path / f"v{i}.png")
+        write_image(files[-1], torch.rand(3, 60, 80))
+    out = tmp_path / "scene"
+    res = CliRunner().invoke(app, ["reconstruct", *map(str, files), "-o", str(out), "--weights", str(weights)])
+    assert res.exit_code == 2
+    assert "2 images" in res.output and "--size 518" in res.output and "GB" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    assert not out.exists()
