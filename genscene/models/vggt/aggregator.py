@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from genscene.models.vggt.dino import DinoViT
-from genscene.models.vggt.layers import Block
+from genscene.models.vggt.layers import Block, Rope
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -62,12 +62,15 @@ class Aggregator(nn.Module):
         patches = self.patch_embed(x)
         tokens = torch.cat([self._special(b, s).to(patches.dtype), patches], dim=1)  # [B*S, P, C]
         p, c = tokens.shape[1:]
-        pos = token_positions(b * s, h // self.patch, w // self.patch, self.special_tokens, images.device)
+        gh, gw = h // self.patch, w // self.patch
+        pos = token_positions(b * s, gh, gw, self.special_tokens, images.device)
+        frame_rope = Rope(pos, self.rope_base, max(gh, gw) + 1) if self.rope_base > 0 else None
+        global_rope = None if frame_rope is None else frame_rope._replace(pos=pos.reshape(b, s * p, 2))
         kept = {}
         for i, (frame, glob) in enumerate(zip(self.frame_blocks, self.global_blocks)):
-            tokens = frame(tokens, pos, self.rope_base)
+            tokens = frame(tokens, frame_rope)
             frame_out = tokens
-            tokens = glob(tokens.reshape(b, s * p, c), pos.reshape(b, s * p, 2), self.rope_base).reshape(b * s, p, c)
+            tokens = glob(tokens.reshape(b, s * p, c), global_rope).reshape(b * s, p, c)
             if i in keep:
                 kept[i] = torch.cat([frame_out, tokens], dim=-1).reshape(b, s, p, 2 * c)
         return kept

@@ -7,6 +7,8 @@ so its state dict loads strictly; the code is ours.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -35,15 +37,27 @@ class Mlp(nn.Module):
         return self.fc2(F.gelu(self.fc1(x)))
 
 
-def rope_2d(x: Tensor, pos: Tensor, base: float) -> Tensor:
-    """Rotary embedding of ``x [B, heads, N, D]`` at integer positions ``pos [B, N, 2]`` (row, column):
-    the first half of each head's channels rotates with the row, the second half with the column.
+class Rope(NamedTuple):
+    """Where the tokens are, for the 2D rotary embedding."""
+
+    pos: Tensor
+    """``[B, N, 2]`` integer (row, column) of each token."""
+    base: float
+    """Base frequency."""
+    length: int
+    """One more than the largest position (the table size; known from the grid, so no device sync)."""
+
+
+def rope_2d(x: Tensor, rope: Rope) -> Tensor:
+    """Rotary embedding of ``x [B, heads, N, D]`` at ``rope.pos``: the first half of each head's channels
+    rotates with the row, the second half with the column.
 
     The angles are computed in float32 and only then cast to ``x``'s dtype, as the reference does.
     """
+    pos, base = rope.pos, rope.base
     half = x.shape[-1] // 2
     inv_freq = 1.0 / (base ** (torch.arange(0, half, 2, device=x.device).float() / half))
-    angles = torch.arange(int(pos.max()) + 1, device=x.device, dtype=torch.float32)[:, None] * inv_freq[None]
+    angles = torch.arange(rope.length, device=x.device, dtype=torch.float32)[:, None] * inv_freq[None]
     angles = torch.cat([angles, angles], dim=-1).to(x.dtype)
     cos, sin = angles.cos(), angles.sin()
     out = []
@@ -67,14 +81,14 @@ class Attention(nn.Module):
         self.qk_norm = qk_norm
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: Tensor, pos: Tensor | None = None, rope_base: float = 0.0) -> Tensor:
-        """``x [B, N, C]``; ``pos [B, N, 2]`` with ``rope_base > 0`` applies the rotary embedding."""
+    def forward(self, x: Tensor, rope: Rope | None = None) -> Tensor:
+        """``x [B, N, C]``; ``rope`` (positions of the N tokens) applies the rotary embedding."""
         b, n, c = x.shape
         q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         if self.qk_norm:
             q, k = self.q_norm(q), self.k_norm(k)
-        if pos is not None and rope_base > 0:
-            q, k = rope_2d(q, pos, rope_base), rope_2d(k, pos, rope_base)
+        if rope is not None:
+            q, k = rope_2d(q, rope), rope_2d(k, rope)
         out = F.scaled_dot_product_attention(q, k, v)
         return self.proj(out.transpose(1, 2).reshape(b, n, c))
 
@@ -91,6 +105,6 @@ class Block(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
         self.ls2 = LayerScale(dim)
 
-    def forward(self, x: Tensor, pos: Tensor | None = None, rope_base: float = 0.0) -> Tensor:
-        x = x + self.ls1(self.attn(self.norm1(x), pos, rope_base))
+    def forward(self, x: Tensor, rope: Rope | None = None) -> Tensor:
+        x = x + self.ls1(self.attn(self.norm1(x), rope))
         return x + self.ls2(self.mlp(self.norm2(x)))
