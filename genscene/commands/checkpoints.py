@@ -124,7 +124,7 @@ def load_geometry(path: str | Path, device: str = "cpu"):
     if is_vggt(path):
         return load_vggt(path, device)
     if path.is_file():
-        raise InputError(path, "not a checkpoint: pass a genscene checkpoint folder or VGGT weights "
+        raise InputError(path, "not a checkpoint folder or VGGT weights file "
                                "(model.safetensors, or the released model.pt)")
     cls = VGGT if path.is_dir() and read_config(path).get("class") == "VGGT" else GeometryNet
     return load_model(cls, path, device)
