@@ -25,10 +25,11 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".avi", ".mkv")
 NETWORK_PIXEL_BYTES = 1024
 """Bytes per pixel the geometry network sees, activations and outputs included (measured: about 530 on the CPU)."""
-VGGT_PIXEL_BYTES = 1024
+VGGT_PIXEL_BYTES = 512
 """VGGT-1B on the CPU, per pixel of every view, its weights apart (checked when they load): aggregator
-tokens, the four layers its heads read, the outputs (see benchmarks/results/vggt.md)."""
-VGGT_CHUNK_PIXEL_BYTES = 2048
+tokens, the four layers its heads read, the outputs. With the next constant: 2048 B per pixel up to 8
+views, against 1,727 measured (8 views of 518 x 518: 3.71 GB over the weights; benchmarks/results/vggt.md)."""
+VGGT_CHUNK_PIXEL_BYTES = 1536
 """VGGT-1B on the CPU, per pixel of the views a DPT head decodes at once (at most ``chunk_views``)."""
 
 

@@ -120,7 +120,7 @@ def test_reconstruct_cli_runs_vggt_weights(tmp_path, release_state, monkeypatch)
 
 
 def test_reconstruct_refuses_vggt_inputs_beyond_the_memory_budget(tmp_path, release_state, monkeypatch):
-    """The estimate (weights apart) at 518 px: 2 views need about 1.6 GB; with 1 GB allowed the command
+    """The estimate (weights apart) at 518 px: 2 views need about 1.1 GB; with 1 GB allowed the command
     refuses in one line before loading anything, and writes nothing."""
     monkeypatch.setattr(ckpt_mod, "VGGTConfig", lambda: SMALL)
     monkeypatch.setenv("GENSCENE_MAX_MEMORY_GB", "1")
