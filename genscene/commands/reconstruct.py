@@ -52,8 +52,14 @@ def reconstruct(
     from genscene.commands.checkpoints import is_vggt, load_geometry
     from genscene.io.meta import build_meta
     from genscene.io.scene import write_scene
-    from genscene.pipelines.reconstruct import (VGGT_CHUNK_PIXEL_BYTES, VGGT_PIXEL_BYTES, ReconstructConfig,
-                                                collect_inputs, prepare_views, preview_png)
+    from genscene.pipelines.reconstruct import (
+        VGGT_CHUNK_PIXEL_BYTES,
+        VGGT_PIXEL_BYTES,
+        ReconstructConfig,
+        collect_inputs,
+        prepare_views,
+        preview_png,
+    )
     from genscene.pipelines.reconstruct import reconstruct as run
 
     dev = resolve_device(device)

@@ -50,7 +50,7 @@ def _torch_state(file: Path) -> dict[str, torch.Tensor]:
     except Exception as err:  # weights_only refusals and corrupt archives come as many exception types
         first = (str(err).strip().splitlines() or [""])[0][:200]
         raise InputError(file, f"not a PyTorch state dict readable without running pickled code "
-                               f"({type(err).__name__}: {first})") from None
+                               f"({type(err).__name__}: {first})") from err
     if isinstance(state, dict) and len(state) == 1 and next(iter(state)) in ("model", "state_dict"):
         state = next(iter(state.values()))
     if not isinstance(state, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()):

@@ -46,7 +46,7 @@ class DinoViT(nn.Module):
 
     def position_embedding(self, gh: int, gw: int, dtype: torch.dtype) -> Tensor:
         """``[1, 1 + gh*gw, C]``: the learned table itself for its own square grid, else resized."""
-        m = int(math.isqrt(self.pos_embed.shape[1] - 1))
+        m = math.isqrt(self.pos_embed.shape[1] - 1)
         if gh == gw == m:
             return self.pos_embed
         table = self.pos_embed.float()

@@ -3,7 +3,6 @@ and the DPT head (depth or point map with a confidence, fused from four aggregat
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -145,7 +144,7 @@ class DPTHead(nn.Module):
                 ) -> tuple[Tensor, Tensor]:
         """``layers[i] [B, S, P, D]`` -> prediction ``[B, S, H, W, out_dim-1]`` and confidence
         ``[B, S, H, W]``; frames are decoded ``chunk`` at a time (independent, bounded memory)."""
-        b, s = next(iter(layers.values())).shape[:2]
+        s = next(iter(layers.values())).shape[1]
         preds, confs = [], []
         for start in range(0, s, chunk):
             p, c = self._decode({i: t[:, start:start + chunk] for i, t in layers.items()}, special, h, w)

@@ -76,7 +76,7 @@ class VGGT(PretrainedModel):
         self.aggregator = Aggregator(c)
         dim = 2 * c.embed_dim
         self.camera_head = CameraHead(dim, c.camera_depth, c.camera_heads)
-        dpt = dict(features=c.dpt_features, out_channels=tuple(c.dpt_channels), layers=tuple(c.dpt_layers))
+        dpt = {"features": c.dpt_features, "out_channels": tuple(c.dpt_channels), "layers": tuple(c.dpt_layers)}
         self.point_head = DPTHead(dim, c.patch_size, 4, "inv_log", **dpt)
         self.depth_head = DPTHead(dim, c.patch_size, 2, "exp", **dpt)
 
@@ -92,7 +92,7 @@ class VGGT(PretrainedModel):
             ``depth`` [B, S, H, W] (z-depth), ``depth_conf`` [B, S, H, W] (> 1), ``points``
             [B, S, H, W, 3] (frame-0 camera frame), ``points_conf`` [B, S, H, W]; all float32.
         """
-        b, s, _, h, w = images.shape
+        h, w = images.shape[-2:]
         p = self.config.patch_size
         if h % p or w % p:
             raise ValueError(f"VGGT: image size {h}x{w} is not a multiple of the patch size {p}")
