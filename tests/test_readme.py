@@ -37,6 +37,8 @@ TINY: dict[tuple[str, ...], list[str]] = {
 SKIPPED: dict[tuple[str, ...], str] = {
     ("pip", "install"): "installs packages; the test runs in the installed environment",
     ("python", "-m", "pytest"): "runs this test suite itself",
+    ("genscene", "reconstruct", "photos/", "--weights"): "needs the released VGGT-1B weights (5 GB, a local file); "
+                                                         "tests/models/test_vggt*.py check the model and its loading",
     ("genscene", "train"): "trains for minutes even on the smallest preset (renders a clip bank first); "
                            "tests/train runs the loop on tiny configs",
 }

@@ -100,3 +100,31 @@ def _stored_shapes(weights: Path, expected: dict[str, tuple[int, ...]], exact: b
     if problem is not None:
         raise InputError(weights, problem)
     return stored
+
+
+def is_vggt(path: str | Path) -> bool:
+    """Whether ``path`` holds VGGT weights in the release's layout (a file, or a folder with
+    ``model.safetensors`` / ``model.pt`` and no genscene ``config.json``)."""
+    from genscene.models.vggt.checkpoint import is_vggt_checkpoint
+
+    path = Path(path)
+    if path.is_dir() and (path / "config.json").is_file() and "class" in read_config(path):
+        return False  # a genscene checkpoint folder (GeometryNet or a saved VGGT): load_model reads it
+    return is_vggt_checkpoint(path)
+
+
+def load_geometry(path: str | Path, device: str = "cpu"):
+    """The geometry network of ``path``: the released VGGT-1B checkpoint (see :func:`is_vggt`) or a
+    genscene checkpoint folder (``GeometryNet``, or ``VGGT`` saved by genscene)."""
+    from genscene.models.geometry import GeometryNet
+    from genscene.models.vggt import VGGT
+    from genscene.models.vggt.checkpoint import load_vggt
+
+    path = Path(path)
+    if is_vggt(path):
+        return load_vggt(path, device)
+    if path.is_file():
+        raise InputError(path, "not a checkpoint folder or VGGT weights file "
+                               "(model.safetensors, or the released model.pt)")
+    cls = VGGT if path.is_dir() and read_config(path).get("class") == "VGGT" else GeometryNet
+    return load_model(cls, path, device)

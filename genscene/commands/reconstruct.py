@@ -16,6 +16,8 @@ MAX_SIZE = 4096
 """Largest long side fed to the network (memory decides below it)."""
 MAX_VIDEO_FRAMES = 32
 """The most frames sampled from a video: the most views the network takes at once."""
+VGGT_SIZE = 518
+"""Default long side for a VGGT checkpoint: the size it was trained at."""
 
 
 def resolve_weights(name: str, explicit: Path | None) -> Path:
@@ -35,8 +37,10 @@ def resolve_weights(name: str, explicit: Path | None) -> Path:
 def reconstruct(
     inputs: list[Path] = typer.Argument(..., help="Image files, one folder of images, or one video."),
     out: Path = typer.Option(..., "--out", "-o", help="Scene folder to write."),
-    weights: Path = typer.Option(None, help="Geometry checkpoint folder (default: the embedded one)."),
-    size: int = typer.Option(128, min=MIN_SIZE, max=MAX_SIZE, help="Long image side fed to the network."),
+    weights: Path = typer.Option(None, help="Geometry checkpoint folder (default: the embedded one), or VGGT-1B "
+                                 "weights (the released model.safetensors or model.pt, or their folder)."),
+    size: int = typer.Option(None, min=MIN_SIZE, max=MAX_SIZE,
+                             help="Long image side fed to the network [default: 128; 518 for VGGT]."),
     frames: int = typer.Option(8, min=1, max=MAX_VIDEO_FRAMES, help="Frames sampled from a video input."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     poses: str = typer.Option("auto", help="Camera backend: auto (COLMAP where it registers a view, the network "
@@ -50,10 +54,9 @@ def reconstruct(
     import time
 
     from genscene.commands import resolve_device
-    from genscene.commands.checkpoints import load_model
+    from genscene.commands.checkpoints import is_vggt, load_geometry
     from genscene.io.meta import build_meta
     from genscene.io.scene import points_summary, write_scene
-    from genscene.models.geometry import GeometryNet
     from genscene.pipelines.poses import (
         POSE_BACKENDS,
         PosesConfig,
@@ -62,20 +65,32 @@ def reconstruct(
         reconstruct_posed,
         summary_lines,
     )
-    from genscene.pipelines.reconstruct import ReconstructConfig, collect_inputs, predict, prepare_views, preview_png
+    from genscene.pipelines.reconstruct import (
+        VGGT_CHUNK_PIXEL_BYTES,
+        VGGT_PIXEL_BYTES,
+        ReconstructConfig,
+        collect_inputs,
+        predict,
+        prepare_views,
+        preview_png,
+    )
 
     if poses not in POSE_BACKENDS:
         raise InputError("--poses", f"expected one of {', '.join(POSE_BACKENDS)}, got {poses!r}")
     dev = resolve_device(device)
     check_output(out, overwrite, kind="scene")
-    cfg = ReconstructConfig(size=size, video_frames=frames)
+    ckpt = resolve_weights("geometry", weights)
+    vggt = is_vggt(ckpt)
+    cfg = ReconstructConfig(video_frames=frames)
+    if vggt:
+        cfg.size, cfg.network_pixel_bytes, cfg.chunk_pixel_bytes = VGGT_SIZE, VGGT_PIXEL_BYTES, VGGT_CHUNK_PIXEL_BYTES
+    cfg.size = size or cfg.size
     t0 = time.perf_counter()
     images, names, files = collect_inputs(list(inputs), cfg)
     sizes = [(int(im.shape[-1]), int(im.shape[-2])) for im in images]
     decide_backend(poses, sizes)  # refuse an impossible --poses colmap before any work
     known = known_intrinsics(intrinsics, names, files, sizes)
-    ckpt = resolve_weights("geometry", weights)
-    model = load_model(GeometryNet, ckpt, dev)
+    model = load_geometry(ckpt, dev)
     views = prepare_views(images, cfg.size, model.config.patch_size)
     scene = reconstruct_posed(images, views, predict(views, model), names, cfg, PosesConfig(poses=poses), known)
     _check_finite(scene, ckpt)

@@ -20,11 +20,18 @@ from genscene.errors import InputError
 from genscene.io.scene import Scene
 from genscene.limits import DECODED_PIXEL_BYTES, check_image_pixels, check_memory
 from genscene.models.geometry import GeometryNet
+from genscene.models.vggt import VGGT
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".avi", ".mkv")
 NETWORK_PIXEL_BYTES = 1024
 """Bytes per pixel the geometry network sees, activations and outputs included (measured: about 530 on the CPU)."""
+VGGT_PIXEL_BYTES = 512
+"""VGGT-1B on the CPU, per pixel of every view, its weights apart (checked when they load): aggregator
+tokens, the four layers its heads read, the outputs. With the next constant: 2048 B per pixel up to 8
+views, against 1,727 measured (8 views of 518 x 518: 3.71 GB over the weights; benchmarks/results/vggt.md)."""
+VGGT_CHUNK_PIXEL_BYTES = 1536
+"""VGGT-1B on the CPU, per pixel of the views a DPT head decodes at once (at most ``chunk_views``)."""
 
 
 @dataclass
@@ -41,6 +48,12 @@ class ReconstructConfig:
     """Drop this fraction of the least confident pixels from the point cloud."""
     max_points: int = 300_000
     """Cap on exported points (evenly strided)."""
+    network_pixel_bytes: int = NETWORK_PIXEL_BYTES
+    """Memory estimate: bytes per network pixel of every view (:data:`VGGT_PIXEL_BYTES` for VGGT)."""
+    chunk_pixel_bytes: int = 0
+    """Memory estimate: bytes per network pixel of the ``chunk_views`` views decoded together (VGGT's DPT heads)."""
+    chunk_views: int = 8
+    """Views the dense heads decode at once."""
 
 
 def collect_inputs(inputs: list[Path], cfg: ReconstructConfig) -> tuple[list[Tensor], list[str], list[Path | None]]:
@@ -71,18 +84,22 @@ def collect_inputs(inputs: list[Path], cfg: ReconstructConfig) -> tuple[list[Ten
     return [read_image(p) for p in inputs], [p.name for p in inputs], list(inputs)
 
 
-def input_bytes(sizes: list[tuple[int, int]], long_side: int) -> int:
+def input_bytes(sizes: list[tuple[int, int]], long_side: int, cfg: ReconstructConfig | None = None) -> int:
     """Estimated bytes to reconstruct views of ``sizes`` (width, height) at ``long_side``: the inputs (float
-    RGB, all kept, the largest while it decodes) and the network's work (:data:`NETWORK_PIXEL_BYTES` per pixel
-    it sees)."""
+    RGB, all kept, the largest while it decodes) and the network's work (``cfg.network_pixel_bytes`` per pixel
+    of every view it sees, ``cfg.chunk_pixel_bytes`` per pixel of the views decoded together)."""
+    cfg = cfg or ReconstructConfig()
     pixels = [w * h for w, h in sizes]
     decoded = sum(pixels) * 12 + max(pixels, default=0) * DECODED_PIXEL_BYTES
-    return decoded + len(sizes) * long_side ** 2 * NETWORK_PIXEL_BYTES
+    network = long_side ** 2 * (len(sizes) * cfg.network_pixel_bytes
+                                + min(len(sizes), cfg.chunk_views) * cfg.chunk_pixel_bytes)
+    return decoded + network
 
 
 def check_input_memory(source: str | Path, sizes: list[tuple[int, int]], cfg: ReconstructConfig) -> None:
     """Refuse (one line naming ``source``) views that would not fit in memory at ``cfg.size``."""
-    check_memory(source, input_bytes(sizes, cfg.size), f"for {len(sizes)} view(s) at --size {cfg.size}")
+    check_memory(source, input_bytes(sizes, cfg.size, cfg),
+                 f"for {len(sizes)} view(s) at --size {cfg.size}")
 
 
 def network_size(height: int, width: int, long_side: int, patch: int) -> tuple[int, int]:
@@ -121,8 +138,9 @@ class NetOutput:
 
 
 @torch.no_grad()
-def predict(images: Tensor, model: GeometryNet) -> NetOutput:
-    """Run the geometry network on ``images [S, 3, H, W]`` (all views at once) on the model's device."""
+def predict(images: Tensor, model: GeometryNet | VGGT) -> NetOutput:
+    """Run the geometry network (GeometryNet or VGGT: the same outputs) on ``images [S, 3, H, W]`` (all views
+    at once) on the model's device."""
     device = next(model.parameters()).device
     _, _, h, w = images.shape
     t0 = time.perf_counter()
@@ -146,7 +164,7 @@ def confident_points(images: Tensor, points: Tensor, conf: Tensor, cfg: Reconstr
     return xyz[::stride], rgb[::stride]
 
 
-def reconstruct(images: Tensor, model: GeometryNet, cfg: ReconstructConfig | None = None,
+def reconstruct(images: Tensor, model: GeometryNet | VGGT, cfg: ReconstructConfig | None = None,
                 net: NetOutput | None = None) -> Scene:
     """The network alone on ``images [S, 3, H, W]``, assembled as a :class:`Scene` (``net``: its prediction,
     when already run)."""
