@@ -4,14 +4,14 @@
 
 Protocol (GEN3C / SpatialCrafter): ground-truth frame 0 and trajectory of a held-out world clip (GEN3C
 and Lyra presets, orbits and random paths, families in turn); the 3D cache is built from the geometry
-net's depth of frame 0 (what ``genscene generate`` does). Scores against the ground-truth renders:
-PSNR / SSIM of all frames and of frames 1-13, PSNR inside / outside the disocclusion mask, and camera
-following (CameraCtrl's R_err / T_err of the cameras the geometry net estimates from the clip, against
-the commanded ones; the "GT clip" row is the estimator's own error). Rows: the full model; the same
-weights with a condition withheld at sampling (camera: a mode trained by condition dropout; cache alone:
-never dropped alone in training, so out of distribution); warp-only (the cache render, holes filled by
-the nearest covered pixel). CPU seconds per 17-frame clip (full model). This is a report: test seeds
-from ``REPORT_START``.
+net's depth of frame 0 (what ``genscene generate`` does). Scores against the ground-truth renders: PSNR
+/ SSIM of the generated frames (1 onwards; frame 0 is the input) and of frames 1-13, PSNR inside /
+outside the disocclusion mask, and camera following (CameraCtrl's R_err / T_err of the cameras the
+geometry net estimates from the clip, against the commanded ones; the "GT clip" row is the estimator's
+own error). Rows: the full model; the same weights with a condition withheld at sampling (camera: a mode
+trained by condition dropout; cache alone: never dropped alone in training, so out of distribution);
+warp-only (the cache render, holes filled by the nearest covered pixel). CPU seconds per 17-frame clip
+(full model). This is a report: test seeds from ``REPORT_START``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ ABLATIONS = {
     "no camera (Plücker withheld)": ("camera",),
     "no cache (withheld; untrained mode)": ("cache",),
 }
-COLUMNS = [("psnr", "PSNR all", 2), ("ssim", "SSIM all", 3), ("psnr_1_13", "PSNR 1-13", 2),
+COLUMNS = [("psnr", "PSNR 1+", 2), ("ssim", "SSIM 1+", 3), ("psnr_1_13", "PSNR 1-13", 2),
            ("ssim_1_13", "SSIM 1-13", 3), ("psnr_disoccluded", "PSNR disoccluded", 2),
            ("psnr_visible", "PSNR covered", 2), ("r_err", "R_err (deg)", 1), ("t_err", "T_err", 2)]
 

@@ -8,6 +8,7 @@ import typer
 
 from genscene.atomic import check_output
 from genscene.commands import one_line_errors
+from genscene.commands.progress import phases
 from genscene.errors import InputError
 
 MIN_SIZE = 8
@@ -86,20 +87,26 @@ def reconstruct(
         cfg.size, cfg.network_pixel_bytes, cfg.chunk_pixel_bytes = VGGT_SIZE, VGGT_PIXEL_BYTES, VGGT_CHUNK_PIXEL_BYTES
     cfg.size = size or cfg.size
     t0 = time.perf_counter()
-    images, names, files = collect_inputs(list(inputs), cfg)
-    sizes = [(int(im.shape[-1]), int(im.shape[-2])) for im in images]
-    decide_backend(poses, sizes)  # refuse an impossible --poses colmap before any work
-    known = known_intrinsics(intrinsics, names, files, sizes)
-    model = load_geometry(ckpt, dev)
-    views = prepare_views(images, cfg.size, model.config.patch_size)
-    scene = reconstruct_posed(images, views, predict(views, model), names, cfg, PosesConfig(poses=poses), known)
-    _check_finite(scene, ckpt)
-    scene.meta = build_meta(inputs={"files": [str(p) for p in inputs], "views": names, "weights": str(ckpt),
-                                    "intrinsics": None if intrinsics is None else str(intrinsics)},
-                            timings={**scene.meta.pop("timings_s"), "total": round(time.perf_counter() - t0, 3)},
-                            **scene.meta)
-    write_scene(out, scene, colmap=True, overwrite=overwrite,
-                extras={"preview.png": lambda path: preview_png(scene, path)})
+    with phases("reading the inputs") as phase:
+        images, names, files = collect_inputs(list(inputs), cfg)
+        sizes = [(int(im.shape[-1]), int(im.shape[-2])) for im in images]
+        decide_backend(poses, sizes)  # refuse an impossible --poses colmap before any work
+        known = known_intrinsics(intrinsics, names, files, sizes)
+        phase(f"loading {ckpt}")
+        model = load_geometry(ckpt, dev)
+        views = prepare_views(images, cfg.size, model.config.patch_size)
+        phase(f"geometry network on {len(images)} views at {views.shape[-1]}x{views.shape[-2]}")
+        net = predict(views, model)
+        phase("cameras (COLMAP where it registers a view)" if poses != "net" else "assembling the scene")
+        scene = reconstruct_posed(images, views, net, names, cfg, PosesConfig(poses=poses), known)
+        _check_finite(scene, ckpt)
+        phase(f"writing {out}")
+        scene.meta = build_meta(inputs={"files": [str(p) for p in inputs], "views": names, "weights": str(ckpt),
+                                        "intrinsics": None if intrinsics is None else str(intrinsics)},
+                                timings={**scene.meta.pop("timings_s"), "total": round(time.perf_counter() - t0, 3)},
+                                **scene.meta)
+        write_scene(out, scene, colmap=True, overwrite=overwrite,
+                    extras={"preview.png": lambda path: preview_png(scene, path)})
     for line in summary_lines(scene.meta):
         typer.echo(line)
     typer.echo(f"wrote {out} ({scene.num_frames} views, {points_summary(out)})")

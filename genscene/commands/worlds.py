@@ -8,6 +8,7 @@ import typer
 
 from genscene.atomic import check_output
 from genscene.commands import MAX_FOV, MAX_SEED, MIN_FOV, finite_float, one_line_errors, resolve_device
+from genscene.commands.progress import phases
 from genscene.errors import InputError
 from genscene.limits import check_memory
 
@@ -94,11 +95,13 @@ def sample(
     if trajectory != RANDOM_PRESET and trajectory not in list_trajectories():
         raise InputError("--trajectory", f"unknown preset {trajectory!r} (see `genscene trajectory list`, or 'random')")
     spec = ClipSpec(family, seed, trajectory, path_seed, dynamic)
-    try:
-        clip = render_clip(spec, frames, res, fov, fps, dev, supersample=supersample)
-    except PathError as err:
-        raise InputError("--trajectory", f"{err}; try another --path-seed or a shorter trajectory") from err
-    write_clip(output, clip, overwrite=overwrite, fps=fps)
+    with phases(f"rendering {frames} frames of {res}x{res} ({family} seed {seed}) with every signal") as phase:
+        try:
+            clip = render_clip(spec, frames, res, fov, fps, dev, supersample=supersample)
+        except PathError as err:
+            raise InputError("--trajectory", f"{err}; try another --path-seed or a shorter trajectory") from err
+        phase(f"writing {output}")
+        write_clip(output, clip, overwrite=overwrite, fps=fps)
     typer.echo(f"wrote {output} ({frames} frames, {res}x{res}, {family} seed {seed}, {trajectory})")
 
 
@@ -135,9 +138,10 @@ def preview(
     from genscene.atomic import atomic_path
     from genscene.worlds.preview import render_contact_sheet
 
-    sheet = render_contact_sheet(fams, seed_list, res, columns=columns, device=dev)
-    with atomic_path(output, replace=overwrite) as tmp:
-        Image.fromarray(sheet).save(tmp, format="PNG")
+    with phases(f"rendering {worlds} worlds at {res}x{height}"):
+        sheet = render_contact_sheet(fams, seed_list, res, columns=columns, device=dev)
+        with atomic_path(output, replace=overwrite) as tmp:
+            Image.fromarray(sheet).save(tmp, format="PNG")
     typer.echo(f"wrote {output} ({len(fams) * len(seed_list)} worlds)")
 
 
@@ -164,7 +168,7 @@ def export(
     from genscene.worlds import make_world
     from genscene.worlds.export import export_world
 
-    world = make_world(family, seed, dynamic=dynamic)
-    export_world(world, output, colors=colors, time=time, overwrite=overwrite)
+    with phases(f"building and exporting the {family} world (seed {seed})"):
+        export_world(make_world(family, seed, dynamic=dynamic), output, colors=colors, time=time, overwrite=overwrite)
     typer.echo(f"wrote {output}")
 

@@ -21,6 +21,10 @@ from genscene.eval.pose_metrics import camera_following_errors
 
 SPATIALCRAFTER_FRAMES = slice(1, 14)
 """Frames 1-13."""
+GENERATED_FRAMES = slice(1, None)
+"""Frames 1 onwards: frame 0 is the given photo in every method (a warp copies it exactly), so it is not scored."""
+MSE_FLOOR = 1e-10
+"""Smallest MSE a PSNR is computed from: an exact frame scores 100 dB, not inf, so means stay finite."""
 
 
 def masked_psnr(pred: Tensor, gt: Tensor, mask: Tensor) -> float:
@@ -29,21 +33,24 @@ def masked_psnr(pred: Tensor, gt: Tensor, mask: Tensor) -> float:
     m = mask[:, None].expand_as(pred)
     if not m.any():
         return float("nan")
-    mse = ((pred - gt)[m] ** 2).mean().clamp_min(1e-10)
+    mse = ((pred - gt)[m] ** 2).mean().clamp_min(MSE_FLOOR)
     return float(-10 * torch.log10(mse))
 
 
 def video_scores(pred: Tensor, gt: Tensor, disoccluded: Tensor) -> dict[str, float]:
     """``pred``/``gt [T, 3, H, W]`` in [0, 1] and the cache's ``disoccluded [T, H, W]`` (True = unknown).
 
-    Keys: ``psnr`` / ``ssim`` (means of per-frame scores, all frames), ``psnr_1_13`` / ``ssim_1_13``,
-    ``psnr_disoccluded`` and ``psnr_visible`` (pooled over frames 1 onwards inside / outside the mask).
+    Keys: ``psnr`` / ``ssim`` (means of per-frame scores over the generated frames 1 onwards),
+    ``psnr_1_13`` / ``ssim_1_13``, ``psnr_disoccluded`` and ``psnr_visible`` (pooled over frames 1 onwards
+    inside / outside the mask). A frame's PSNR is at most 100 dB (:data:`MSE_FLOOR`).
     """
     pred, gt = pred.float().clamp(0, 1), gt.float()
-    per_frame, per_frame_ssim = psnr(pred, gt), ssim(pred, gt)  # [T]
-    later = slice(1, None)
-    return {"psnr": float(per_frame.mean()), "psnr_1_13": float(per_frame[SPATIALCRAFTER_FRAMES].mean()),
-            "ssim": float(per_frame_ssim.mean()), "ssim_1_13": float(per_frame_ssim[SPATIALCRAFTER_FRAMES].mean()),
+    per_frame = psnr(pred, gt).clamp(max=-10 * math.log10(MSE_FLOOR))  # [T]
+    per_frame_ssim = ssim(pred, gt)
+    later = GENERATED_FRAMES
+    return {"psnr": float(per_frame[later].mean()), "psnr_1_13": float(per_frame[SPATIALCRAFTER_FRAMES].mean()),
+            "ssim": float(per_frame_ssim[later].mean()),
+            "ssim_1_13": float(per_frame_ssim[SPATIALCRAFTER_FRAMES].mean()),
             "psnr_disoccluded": masked_psnr(pred[later], gt[later], disoccluded[later]),
             "psnr_visible": masked_psnr(pred[later], gt[later], ~disoccluded[later])}
 

@@ -33,7 +33,7 @@ def test_doctor_names_the_install_line_of_a_missing_extra(monkeypatch):
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 0
     line = next(row for row in result.output.splitlines() if "pycolmap" in row)
-    assert "not installed (pip install 'genscene[colmap]')" in line and "--poses" in line
+    assert 'not installed: pip install "genscene[colmap]"' in line and "--poses" in line
 
 
 def test_input_error_is_one_line():

@@ -33,8 +33,9 @@ def test_video_scores_split_frames_and_masks():
     holes = torch.zeros(t, 16, 16, dtype=torch.bool)
     holes[:, :, :8] = True
     s = video_scores(pred, gt, holes)
-    assert s["psnr_1_13"] > 90 and math.isclose(s["psnr_disoccluded"], s["psnr_visible"], rel_tol=1e-6)
+    assert s["psnr_1_13"] == 100.0 and math.isclose(s["psnr_disoccluded"], s["psnr_visible"], rel_tol=1e-6)
     assert s["ssim_1_13"] == 1.0 and s["ssim"] < 1.0  # a constant offset lowers SSIM's luminance term only
+    assert math.isclose(s["psnr"], (13 * 100.0 + 3 * 20.0) / 16, rel_tol=1e-5)  # frames 1-16, exact capped at 100
     expected = 10 * math.log10(16 / 3 / 0.01)  # frames 1-16, of which 3 have mse 0.01
     assert math.isclose(s["psnr_disoccluded"], expected, rel_tol=1e-5)
     assert mean_scores([{"a": 1.0, "b": float("nan")}, {"a": 3.0, "b": 2.0}]) == {"a": 2.0, "b": 2.0}

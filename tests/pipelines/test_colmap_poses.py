@@ -90,7 +90,11 @@ def test_colmap_registers_the_rendered_scene_and_matches_gt_up_to_a_similarity(t
     result = run_colmap(images, ColmapConfig(seed=0, num_threads=1))
     assert result.registered.all() and len(result.points) > 50
     aligned, (s, _, _) = align_cameras(result.cameras, gt)
-    assert float(_rotation_errors_deg(aligned, gt).max()) < 1.0
+    # rotations relative to view 0 do not depend on the alignment, which the 5 centres on an arc constrain
+    # only loosely about the arc's axis (a whole-run tilt of about a degree seen in one run)
+    rel, rel_gt = result.cameras.relative_to_first(), gt.relative_to_first()
+    assert float(_rotation_errors_deg(rel, rel_gt).max()) < 1.0
+    assert float(_rotation_errors_deg(aligned, gt).max()) < 2.0
     extent = float((gt.centers - gt.centers.mean(0)).norm(dim=-1).mean())
     assert float((aligned.centers - gt.centers).norm(dim=-1).max()) < 0.02 * extent
     assert float(result.cameras.fx[0]) == pytest.approx(float(gt.fx[0]), rel=0.05)  # self-calibrated focal
