@@ -45,8 +45,10 @@ COLUMNS = [("psnr", "PSNR 1+", 2), ("ssim", "SSIM 1+", 3), ("psnr_1_13", "PSNR 1
            ("psnr_visible", "PSNR covered", 2), ("r_err", "R_err (deg)", 1), ("t_err", "T_err", 2)]
 
 
-def score_world(item: dict, models: tuple, gen_cfg: GenerateConfig) -> tuple[dict[str, dict], float]:
-    """Rows of one world clip: method -> scores; and the full model's seconds."""
+def score_world(item: dict, models: tuple, gen_cfg: GenerateConfig,
+                others: dict[str, torch.nn.Module] | None = None) -> tuple[dict[str, dict], float]:
+    """Rows of one world clip: method -> scores; and the full model's seconds. ``others``: more generators
+    (label -> model), each a full-model row of its own (e.g. the two arms of an ablation trained apart)."""
     generator, vae, geometry = models
     rgb, depth = item["rgb"].float(), item["depth"].float()
     cams = relative_unit_cameras(item["cameras"], depth[0])
@@ -58,6 +60,10 @@ def score_world(item: dict, models: tuple, gen_cfg: GenerateConfig) -> tuple[dic
         clip = generate_video(generator, vae, rgb[0], depth0, cams, dataclasses.replace(gen_cfg, withhold=withheld))
         if not withheld:
             seconds, out = time.perf_counter() - t0, clip
+        rows[name] = {**video_scores(clip["frames"], rgb, clip["cache_mask"]),
+                      **estimated_camera_errors(geometry, clip["frames"], cams)}
+    for name, other in (others or {}).items():
+        clip = generate_video(other, vae, rgb[0], depth0, cams, gen_cfg)
         rows[name] = {**video_scores(clip["frames"], rgb, clip["cache_mask"]),
                       **estimated_camera_errors(geometry, clip["frames"], cams)}
     warp = nearest_fill(out["cache_rgb"], out["cache_mask"])
@@ -85,8 +91,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20, help="sampler steps")
     ap.add_argument("--guidance", type=float, default=2.0)
     ap.add_argument("--weights", type=Path, default=None, help="generator folder (default: the embedded one)")
+    ap.add_argument("--compare", nargs="*", default=[], metavar="LABEL=FOLDER",
+                    help="more generator folders, a full-model row each (e.g. the arms of the epipolar ablation)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
+    others = {label: VideoGenerator.from_pretrained(Path(folder)).eval()
+              for label, folder in (item.split("=", 1) for item in args.compare)}
     found = found_checkpoints()
     weights = args.weights or found["generator"]
     models = (VideoGenerator.from_pretrained(weights).eval(), VideoVAE.from_pretrained(found["vae"]).eval(),
@@ -97,7 +107,7 @@ def main() -> None:
     with torch.no_grad():
         for item in stage.clips(stage.config("tiny"), torch.device("cpu")).eval_items(split="test",
                                                                                        count=args.worlds):
-            rows, s = score_world(item, models, gen_cfg)
+            rows, s = score_world(item, models, gen_cfg, others)
             per_world.append(rows)
             seconds.append(s)
             print(f"world {len(per_world)}/{args.worlds}: full {rows['genscene generator (full)']['psnr']:.2f} dB, "
@@ -105,7 +115,8 @@ def main() -> None:
     seeds = report_seeds(args.worlds)
     lines = [(f"# Generation on {args.worlds} held-out test worlds ({platform.processor() or platform.machine()}, "
              f"{torch.get_num_threads()} threads, torch {torch.__version__})"), "",
-             f"`python benchmarks/bench_generate.py --worlds {args.worlds} --steps {args.steps}`", "",
+             f"`python benchmarks/bench_generate.py --worlds {args.worlds} --steps {args.steps}"
+             + "".join(f" --compare {c}" for c in args.compare) + "`", "",
              (f"World seeds {seeds[0]}-{seeds[-1]}; 128 px, 17 frames; GT frame 0 and cameras; cache from the "
              f"geometry net's depth; {args.steps} steps, guidance {args.guidance}; weights `{weights}`."), "",
              *table(per_world), "",
