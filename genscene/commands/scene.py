@@ -78,11 +78,12 @@ def scene(
 def _make(image: Path, names: tuple[str, ...], frames: int, steps: int, fit_steps: int, guidance: float, seed: int,
           size: int, fit_device: str, weights: Path | None, phase):
     """Read the photo, load the models and run the pipeline, reporting every stage and step to ``phase``."""
+    import dataclasses
+
     import torch
 
     from genscene.errors import existing_file
     from genscene.io.images import read_image
-    from genscene.pipelines.fit_gaussians import FitConfig
     from genscene.pipelines.image_to_video import valid_frame_count
     from genscene.pipelines.photo_to_scene import PhotoToSceneConfig, photo_to_scene
 
@@ -90,7 +91,7 @@ def _make(image: Path, names: tuple[str, ...], frames: int, steps: int, fit_step
     phase("loading the generator, the VAE and the geometry net")
     models, gen_dir = generation_models(weights)
     cfg = PhotoToSceneConfig(trajectories=names, frames=valid_frame_count(frames), steps=steps, guidance=guidance,
-                             seed=seed, size=size, fit=FitConfig(steps=fit_steps))
+                             seed=seed, size=size, fit=dataclasses.replace(PhotoToSceneConfig().fit, steps=fit_steps))
     made = photo_to_scene(photo, *models, cfg, progress=phase, fit_device=fit_device)
     parts = {"frames": made.scene.frames, "depth": made.scene.depths, "Gaussians": made.scene.gaussians.means,
              "fly-through": made.flythrough}

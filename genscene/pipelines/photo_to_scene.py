@@ -51,13 +51,15 @@ class PhotoToSceneConfig:
     """Seed of every clip's initial noise and of Lyra's distance draws."""
     size: int = 128
     """Square side the photo is cropped and resized to; every view and the fly-through have this size."""
-    fit: FitConfig = field(default_factory=lambda: FitConfig(steps=30))
-    """Gaussian fitting; its ``steps`` is the fit's step budget."""
+    fit: FitConfig = field(default_factory=lambda: FitConfig(steps=30, voxel=0.04))
+    """Gaussian fitting: 30 steps on a coarser init voxel than a GT clip's (0.04: the clips' depths disagree,
+    so a finer grid keeps several copies of a surface; at 0.02 two 9-frame clips gave 19k Gaussians and a
+    fit of over a minute on one core)."""
     flythrough: str = "spiral"
     """Preset of the fly-through path (not one of the generation paths)."""
     flythrough_distance: float = 0.1
     """Size of the fly-through path in median depths (small: it stays where the clips looked)."""
-    flythrough_frames: int = 25
+    flythrough_frames: int = 17
     """Frames of the fly-through."""
 
     def __post_init__(self) -> None:
