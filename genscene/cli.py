@@ -14,6 +14,7 @@ from genscene.commands import (
     reconstruct,
     render,
     report,
+    scene,
     set_debug,
     train,
     trajectory,
@@ -29,6 +30,7 @@ app.command("train")(train.train)
 app.command("reconstruct")(reconstruct.reconstruct)
 app.command("generate")(generate.generate)
 app.command("interpolate")(generate.interpolate)
+app.command("scene")(scene.scene)
 app.add_typer(trajectory.app, name="trajectory")
 app.command("render")(render.render)
 app.add_typer(worlds_cmd.app, name="worlds")

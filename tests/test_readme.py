@@ -31,6 +31,7 @@ TINY: dict[tuple[str, ...], list[str]] = {
     ("reconstruct",): ["--size", "32"],
     ("generate",): ["--frames", "5", "--steps", "1"],
     ("interpolate",): ["--frames", "5", "--steps", "1"],
+    ("scene",): ["--size", "32", "--frames", "5", "--steps", "1", "--fit-steps", "2"],
     ("view",): ["--port", "0", "--timeout", "0.2"],
 }
 """Options appended to a README command (keyed by its sub-command words) to keep it to seconds."""

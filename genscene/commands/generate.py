@@ -15,7 +15,7 @@ MAX_GUIDANCE = 20.0
 """Largest classifier-free guidance scale."""
 
 
-def _models(weights: Path | None):
+def generation_models(weights: Path | None):
     """The generator (``weights`` or the embedded one), the VAE and the geometry net, in eval mode."""
     from genscene.commands.checkpoints import load_model
     from genscene.commands.reconstruct import resolve_weights
@@ -89,7 +89,7 @@ def generate(
     rel_c2w, _, title = resolve(trajectory, count, None, [])
     if rel_c2w.shape[0] != count:
         raise InputError(trajectory, f"has {rel_c2w.shape[0]} frames; the generator needs 1 + 4k (e.g. {count})")
-    models, gen_dir = _models(weights)
+    models, gen_dir = generation_models(weights)
     cfg = ImageToVideoConfig(generate=GenerateConfig(steps=steps, guidance=guidance, camera_guidance=camera_guidance,
                                                      seed=seed))
     inputs = {"image": str(image), "trajectory": title, "frames_asked": frames, "frames": count,
@@ -124,7 +124,7 @@ def interpolate(
     t0 = time.perf_counter()
     photo_a, photo_b = read_image(existing_file(first)), read_image(existing_file(last))
     count = valid_frame_count(frames)
-    models, gen_dir = _models(weights)
+    models, gen_dir = generation_models(weights)
     cfg = ImageToVideoConfig(generate=GenerateConfig(steps=steps, guidance=guidance, seed=seed))
     inputs = {"first": str(first), "last": str(last), "frames_asked": frames, "frames": count,
               "weights": str(gen_dir)}
