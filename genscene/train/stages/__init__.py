@@ -10,6 +10,7 @@ STAGES = {
     "vae": "genscene.train.stages.vae:VAEStage",
     "geometry": "genscene.train.stages.geometry:GeometryStage",
     "generator": "genscene.train.stages.generator:GeneratorStage",
+    "decoder": "genscene.train.stages.decoder:DecoderStage",
 }
 
 

@@ -1,0 +1,268 @@
+"""Stage ``decoder``: the latent 3DGS decoder on ground-truth world clips (Lyra's first phase, no self-distillation).
+
+Data: the world clip bank with ``bank_paths`` camera paths per world. Of each world's paths, the first
+``input_paths`` are the decoder's input trajectories (VAE latents + VAE-encoded Plücker latents, encoded once
+before training), the rest are held out. All paths of a world share one frame: the first input path's frame 0
+at the identity, its median depth 1. A step decodes a world's input latents into Gaussians, prunes them by
+opacity, renders them (the PyTorch rasterizer on the CPU) at ``heldout_targets`` held-out frames and
+``input_targets`` input frames, and scores the renders with :mod:`genscene.train.gaussian_losses`.
+
+Evaluation renders the held-out path of each ``val`` world (rendered on the fly) and reports PSNR, SSIM and
+the scale-invariant depth error. Missing: Lyra's second phase (latents of generated videos, the RGB decoder
+as teacher) and a disk cache of the encoded bank (it is encoded at every start).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from genscene.cameras.cameras import Cameras
+from genscene.errors import InputError
+from genscene.geometry.gaussians import Gaussians
+from genscene.models.gaussian_decoder import (
+    OPACITY,
+    GaussianDecoderConfig,
+    LatentGaussianDecoder,
+    activate,
+    encode_plucker,
+    prune_by_opacity,
+)
+from genscene.train.config import LoopConfig, OptimConfig, TrainConfig
+from genscene.train.gaussian_losses import (
+    GaussianLossConfig,
+    gaussian_render_loss,
+    load_loss_lpips,
+    scale_invariant_depth_loss,
+)
+from genscene.train.stages.world_stage import WorldClipStage
+from genscene.train.world_data import WorldDataConfig
+
+
+@dataclass
+class DecoderDataConfig(WorldDataConfig):
+    """World clips split into input trajectories and held-out views."""
+
+    vae: str = "vae"
+    """Checkpoint (in the weights folders) whose latents the decoder reads; empty: a seeded random tiny VAE."""
+    input_paths: int = 1
+    """Paths per world fed to the decoder (Lyra: 6); the world's other ``bank_paths - input_paths`` are held out."""
+    heldout_targets: int = 2
+    """Held-out frames rendered and supervised per sample."""
+    input_targets: int = 1
+    """Frames of the input paths rendered and supervised per sample (Lyra supervises at the input cameras)."""
+
+
+@dataclass
+class DecoderTrainConfig(TrainConfig):
+    """A decoder run: :class:`GaussianDecoderConfig`, :class:`DecoderDataConfig` and the loss weights."""
+
+    stage: str = "decoder"
+    """Stage name."""
+    model: GaussianDecoderConfig = field(default_factory=GaussianDecoderConfig)
+    """Architecture."""
+    data: DecoderDataConfig = field(default_factory=DecoderDataConfig)
+    """Clips and the input / held-out split."""
+    loss: GaussianLossConfig = field(default_factory=GaussianLossConfig)
+    """Weights of the render losses."""
+
+
+PRESETS: dict[str, DecoderTrainConfig] = {
+    "tiny": DecoderTrainConfig(
+        preset="tiny",
+        model=GaussianDecoderConfig(pixels_per_gaussian=2),
+        data=DecoderDataConfig(size=64, frames=9, train_pool=8, bank_paths=3, input_paths=2, eval_worlds=4,
+                               heldout_targets=2, input_targets=2),
+        loop=LoopConfig(steps=20000, batch_size=2, eval_every=2000, ckpt_every=500),
+        optim=OptimConfig(lr=3e-4, warmup_steps=200, weight_decay=0.01),
+    ),
+    "smoke": DecoderTrainConfig(
+        preset="smoke",
+        model=GaussianDecoderConfig(hidden=32, blocks="tm", heads=2, mamba_head_dim=16, mamba_state=8,
+                                    mamba_chunk=16),
+        data=DecoderDataConfig(size=32, frames=5, families=("room", "tabletop"), train_pool=1, bank_paths=2,
+                               input_paths=1, eval_worlds=1, vae="", trajectories=("orbit", "random")),
+        loop=LoopConfig(steps=2, batch_size=2, eval_every=0, ckpt_every=0, log_every=1),
+        optim=OptimConfig(lr=1e-3, warmup_steps=1),
+    ),
+}
+"""Named configs. ``tiny``: CPU-sized (64 px, 9 frames, 2 input + 1 held-out path per world, one Gaussian per
+2x2 pixels). ``smoke``: a randomly initialised tiny VAE (``vae=""``), 32 px, 5 frames, for the CPU test."""
+
+
+def normalize_world(K: Tensor, w2c: Tensor, depth: Tensor) -> tuple[Cameras, Tensor]:
+    """Cameras ``K [P, T, 3, 3]``, ``w2c [P, T, 4, 4]`` and z-depth ``[P, T, H, W]`` of one world's paths,
+    re-expressed with path 0's frame 0 at the identity and its median valid depth 1; returns cameras ``[P, T]``
+    and the scaled depth."""
+    d0 = depth[0, 0]
+    valid = d0[torch.isfinite(d0) & (d0 > 0)]
+    scale = 1.0 / (float(valid.median()) if valid.numel() else 1.0)
+    h, w = depth.shape[-2:]
+    cams = Cameras(K, w2c, w, h).transform_world(w2c[0, 0]).scale_world(scale)
+    return cams, depth * scale
+
+
+@torch.no_grad()
+def encode_inputs(vae: nn.Module, rgb: Tensor, cameras: Cameras) -> tuple[Tensor, Tensor]:
+    """Input paths ``rgb [V, T, 3, H, W]`` in [0, 1] with ``cameras [V, T]`` -> latents ``[V, C, L, h, w]`` and
+    Plücker latents ``[V, 2C, L, h, w]``."""
+    return vae.encode(rgb), encode_plucker(vae, cameras)
+
+
+class DecoderStage(WorldClipStage):
+    name = "decoder"
+    presets = PRESETS
+
+    def __init__(self):
+        super().__init__()
+        self._vae: nn.Module | None = None
+        self._bank: dict[str, Tensor] | None = None
+        self._cfg: DecoderTrainConfig | None = None
+        self._lpips: nn.Module | None = None
+
+    def vae(self, cfg: DecoderTrainConfig) -> nn.Module:
+        """The frozen VAE (the named checkpoint, or a seeded random tiny one for ``vae=""``)."""
+        if self._vae is None:
+            from genscene.models.vae import VideoVAE, VideoVAEConfig
+
+            if cfg.data.vae:
+                from genscene.weights import found_checkpoints
+
+                self._vae = VideoVAE.from_pretrained(found_checkpoints()[cfg.data.vae])
+            else:
+                torch.manual_seed(0)
+                self._vae = VideoVAE.from_config(VideoVAEConfig(base_dim=8, z_dim=cfg.model.latent_channels))
+            self._vae.eval().requires_grad_(False)
+        return self._vae
+
+    def encoded_bank(self, cfg: DecoderTrainConfig, device: torch.device | None = None) -> dict[str, Tensor]:
+        """Worlds with ``bank_paths`` clips, encoded once (kept on the CPU): ``latents [W, V, C, L, h, w]``,
+        ``plucker [W, V, 2C, L, h, w]`` (float16), ``K [W, P, T, 3, 3]``, ``w2c [W, P, T, 4, 4]`` (normalised,
+        input paths first), ``rgb [W, P, T, 3, H, W]`` uint8, ``depth [W, P, T, H, W]`` float16."""
+        if self._bank is None:
+            d = cfg.data
+            if not 0 < d.input_paths < d.bank_paths:
+                raise InputError("data.input_paths", f"must be in [1, bank_paths - 1 = {d.bank_paths - 1}]")
+            device = device or torch.device("cpu")
+            clips = self.clips(cfg, device).bank
+            vae = self.vae(cfg).to(device)
+            groups: dict[tuple[str, int], list[int]] = {}
+            for i, world in enumerate(clips.worlds):
+                groups.setdefault(world, []).append(i)
+            fields: dict[str, list[Tensor]] = {k: [] for k in ("latents", "plucker", "K", "w2c", "rgb", "depth")}
+            for index in groups.values():
+                if len(index) < d.bank_paths:
+                    continue  # a world short of free camera paths
+                idx = torch.tensor(index[: d.bank_paths])
+                cams, depth = normalize_world(clips.K[idx].float(), clips.w2c[idx].float(), clips.depth[idx].float())
+                rgb = clips.rgb[idx]
+                v = d.input_paths
+                lat, plk = encode_inputs(vae, rgb[:v].float().to(device) / 255, cams[:v].to(device))
+                for name, value in (("latents", lat.half()), ("plucker", plk.half()), ("K", cams.K.float()),
+                                    ("w2c", cams.w2c.float()), ("rgb", rgb), ("depth", depth.half())):
+                    fields[name].append(value.cpu())
+            if not fields["latents"]:
+                raise RuntimeError(f"decoder: no training world has {d.bank_paths} camera paths")
+            self._bank = {k: torch.stack(v) for k, v in fields.items()}
+        return self._bank
+
+    def prepare(self, cfg: DecoderTrainConfig, device: torch.device) -> None:
+        self.encoded_bank(cfg, device)
+
+    def build_model(self, cfg: DecoderTrainConfig) -> nn.Module:
+        self._cfg = copy.deepcopy(cfg)
+        self._lpips = load_loss_lpips(cfg.loss)
+        return LatentGaussianDecoder(cfg.model)
+
+    def make_batch(self, cfg: DecoderTrainConfig, step: int, rank: int, micro: int,
+                   device: torch.device) -> dict[str, Tensor]:
+        """``latents [B, V, C, L, h, w]``, ``plucker [B, V, 2C, L, h, w]``, input cameras ``K [B, V, T, 3, 3]`` /
+        ``w2c [B, V, T, 4, 4]``; targets ``target_K [B, S, 3, 3]``, ``target_w2c``, ``target_rgb [B, S, 3, H, W]``,
+        ``target_depth [B, S, H, W]`` (S = held-out + input targets)."""
+        bank, d = self.encoded_bank(cfg), cfg.data
+        g = torch.Generator().manual_seed((cfg.loop.seed * 9_999_991 + step * 7919 + rank * 131 + micro) % (2**63))
+        worlds = torch.randint(bank["latents"].shape[0], (cfg.loop.batch_size,), generator=g)
+        p, t, v = bank["K"].shape[1], bank["K"].shape[2], d.input_paths
+        paths = torch.cat([v + torch.randint(p - v, (len(worlds), d.heldout_targets), generator=g),
+                           torch.randint(v, (len(worlds), d.input_targets), generator=g)], 1)  # [B, S]
+        frames = torch.randint(t, paths.shape, generator=g)
+        w = worlds[:, None]
+        batch = {"latents": bank["latents"][worlds].float(), "plucker": bank["plucker"][worlds].float(),
+                 "K": bank["K"][worlds, :v], "w2c": bank["w2c"][worlds, :v],
+                 "target_K": bank["K"][w, paths, frames], "target_w2c": bank["w2c"][w, paths, frames],
+                 "target_rgb": bank["rgb"][w, paths, frames].float() / 255,
+                 "target_depth": bank["depth"][w, paths, frames].float()}
+        return {k: x.to(device) for k, x in batch.items()}
+
+    def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
+        cfg = self._cfg
+        raw = model(batch["latents"], batch["plucker"])  # [B, V, T, H', W', 14]
+        rgb, depth = render_decoded(raw, batch, cfg.model)
+        return gaussian_render_loss(rgb, depth, batch["target_rgb"].flatten(0, 1), batch["target_depth"].flatten(0, 1),
+                                    torch.sigmoid(raw[..., OPACITY]), cfg.loss, self._lpips)
+
+    def evaluate(self, model: nn.Module, cfg: DecoderTrainConfig, device: torch.device) -> dict[str, float]:
+        """PSNR, SSIM and scale-invariant depth error of renders at the held-out path of each ``val`` world."""
+        from genscene.eval.image_metrics import psnr, ssim
+
+        d, clips, vae = cfg.data, self.clips(cfg, device), self.vae(cfg).to(device)
+        rows = []
+        for i, (family, seed) in enumerate(_val_worlds(d)):
+            paths = [clips.clip(family, seed, path_seed=1000 * i + k, purpose="selection")
+                     for k in range(d.input_paths + 1)]
+            rgb = torch.stack([c["rgb"] for c in paths]).float()
+            cams, depth = normalize_world(torch.stack([c["cameras"].K for c in paths]).float(),
+                                          torch.stack([c["cameras"].w2c for c in paths]).float(),
+                                          torch.stack([c["depth"] for c in paths]).float())
+            v = d.input_paths
+            lat, plk = encode_inputs(vae, rgb[:v].to(device), cams[:v].to(device))
+            batch = {"latents": lat[None], "plucker": plk[None], "K": cams.K[None, :v], "w2c": cams.w2c[None, :v],
+                     "target_K": cams.K[None, v], "target_w2c": cams.w2c[None, v]}
+            raw = model(batch["latents"].float(), batch["plucker"].float())
+            out_rgb, out_depth = render_decoded(raw, {k: x.to(device) for k, x in batch.items()}, cfg.model)
+            target = rgb[v].to(device)
+            rows.append({"psnr": float(psnr(out_rgb.clamp(0, 1), target).mean()),
+                         "ssim": float(ssim(out_rgb.clamp(0, 1), target).mean()),
+                         "depth_si": float(scale_invariant_depth_loss(out_depth, depth[v].to(device),
+                                                                      depth[v].to(device) > 0))})
+        return {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
+
+    def export(self, model: nn.Module, path: Path) -> None:
+        model.save_pretrained(path)
+
+    def load_pretrained(self, path: Path) -> nn.Module:
+        return LatentGaussianDecoder.from_pretrained(path)
+
+
+def _val_worlds(d: DecoderDataConfig) -> list[tuple[str, int]]:
+    from genscene.worlds.seeds import seed_range
+
+    seeds = seed_range("val", d.eval_worlds, purpose="selection")
+    return [(d.families[i % len(d.families)], s) for i, s in enumerate(seeds)]
+
+
+def render_decoded(raw: Tensor, batch: dict[str, Tensor], config: GaussianDecoderConfig) -> tuple[Tensor, Tensor]:
+    """Raw decoder channels ``[B, V, T, H', W', 14]`` placed with the input cameras ``batch["K"]`` / ``["w2c"]``
+    (``[B, V, T, ...]``), pruned by ``config.keep_fraction`` and rendered at ``batch["target_K"]`` /
+    ``["target_w2c"]`` (``[B, S, ...]``): ``rgb [B * S, 3, H, W]`` and z-depth ``[B * S, H, W]``."""
+    from genscene.render.gaussians import render_gaussians
+
+    size = raw.shape[3] * config.pixels_per_gaussian
+    act = activate(raw, Cameras(batch["K"], batch["w2c"], size, size), config)
+    b = raw.shape[0]
+    rgb, depth = [], []
+    for i in range(b):
+        g = Gaussians(**{k: x[i].reshape(-1, *x.shape[5:]) for k, x in act.items()})
+        out = render_gaussians(prune_by_opacity(g, config.keep_fraction),
+                               Cameras(batch["target_K"][i], batch["target_w2c"][i], size, size), backend="torch")
+        rgb.append(out["rgb"])
+        depth.append(out["depth"])
+    return torch.cat(rgb), torch.cat(depth)
+
+
+__all__ = ["PRESETS", "DecoderDataConfig", "DecoderStage", "DecoderTrainConfig", "normalize_world",
+           "render_decoded"]
