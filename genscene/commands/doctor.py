@@ -27,6 +27,8 @@ BACKENDS = (
     Backend("pycolmap", "COLMAP cameras for reconstruct --poses auto|colmap, COLMAP binary models", "colmap", "genscene/pipelines/colmap_poses.py"),
     Backend("gsplat", "CUDA Gaussian rasterizer (else PyTorch)", "gsplat", "genscene/render/gaussians_gsplat.py"),
     Backend("viser", "interactive viewer (genscene view)", "view", "genscene/viewer/__init__.py"),
+    Backend("transformers", "Mamba-2 blocks of the latent Gaussian decoder (train decoder)", "decoder",
+            "genscene/models/gaussian_decoder.py"),
 )
 """Only backends of features that exist; required dependencies (torch, diffusers, accelerate, ...) are not here."""
 CORE = ("numpy", "diffusers", "accelerate", "safetensors", "av")

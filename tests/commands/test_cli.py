@@ -124,7 +124,7 @@ def test_doctor_names_the_extra_of_each_backend_and_only_backends_genscene_impor
         assert install_hint(backend) == f'pip install "genscene[{backend.extra}]"'
     # no backend of a feature genscene does not have
     modules = {b.module for b in BACKENDS}
-    assert not modules & {"mamba_ssm", "peft", "transformers"}
+    assert not modules & {"mamba_ssm", "peft"}
 
 
 def test_doctor_prints_the_install_command_of_a_missing_backend(monkeypatch):
