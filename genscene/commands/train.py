@@ -38,7 +38,7 @@ def check_init_from(folder: Path) -> None:
 
 @one_line_errors
 def train(
-    stage: str = typer.Argument(..., help="Stage to train: vae, geometry, generator."),
+    stage: str = typer.Argument(..., help="Stage to train: vae, geometry, generator, decoder."),
     preset: str = typer.Option("tiny", help="Named config preset (tiny = the embedded default)."),
     out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Output folder (checkpoint, model, metrics)."),
     resume: bool = typer.Option(False, help="Resume exactly from OUT/checkpoint."),
