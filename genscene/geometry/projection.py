@@ -48,3 +48,9 @@ def unproject_depth(depth: Tensor, cameras: Cameras) -> Tensor:
     xc = pix @ K_inv.transpose(-1, -2)
     return camera_to_world(xc, cameras).reshape(*depth.shape, 3)
 
+
+def median_depth(depth: Tensor) -> float:
+    """Median of the valid (finite, positive) values of a depth map ``[..., H, W]``; 1.0 when none is valid.
+    The unit of genscene's trajectories and generator: frame 0's median depth."""
+    valid = depth[torch.isfinite(depth) & (depth > 0)]
+    return float(valid.median()) if valid.numel() else 1.0

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from genscene.cameras.cameras import Cameras
 from genscene.cameras.plucker import plucker_rays
 from genscene.diffusion.flow_matching import FlowMatchingConfig, guided_velocity_multi, sample
+from genscene.geometry.projection import median_depth
 from genscene.models.epipolar_attention import token_epipolar_mask
 from genscene.models.generator import VideoGenerator, fold_frame_mask
 from genscene.render.point_cache import PointCache
@@ -78,15 +79,12 @@ class GenerationInputs:
 def relative_unit_cameras(cameras: Cameras, depth0: Tensor) -> Cameras:
     """``cameras [T]`` relative to frame 0 and scaled so that frame 0's median valid depth ``depth0 [H, W]``
     is 1 (the unit the trajectory presets and the generator use)."""
-    valid = depth0[torch.isfinite(depth0) & (depth0 > 0)]
-    median = float(valid.median()) if valid.numel() else 1.0
-    return cameras.relative_to_first().scale_world(1.0 / median)
+    return cameras.relative_to_first().scale_world(1.0 / median_depth(depth0))
 
 
 def unit_depth(depth: Tensor) -> Tensor:
     """A depth map ``[H, W]`` scaled to median 1 over its valid pixels (network depth has no scale)."""
-    valid = depth[torch.isfinite(depth) & (depth > 0)]
-    return depth / (valid.median() if valid.numel() else 1.0)
+    return depth / median_depth(depth)
 
 
 def render_cache(rgb0: Tensor, depth0: Tensor, cameras: Cameras) -> tuple[Tensor, Tensor]:

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from genscene.cameras.cameras import Cameras, invert_rigid
 from genscene.cameras.formats.vggt import pose_encoding_to_cameras
 from genscene.cameras.trajectories.interpolate import interpolate_poses
-from genscene.geometry.projection import unproject_depth
+from genscene.geometry.projection import median_depth, unproject_depth
 from genscene.io.scene import Scene
 from genscene.pipelines.generate import GenerateConfig, generate_video, unit_depth
 
@@ -128,8 +128,7 @@ def two_view_geometry(geometry: nn.Module, first: Tensor, last: Tensor) -> tuple
     s = first.shape[-1]
     out = geometry(torch.stack([first, last])[None])
     depth = out["depth"][0, 0].float().cpu()
-    valid = depth[torch.isfinite(depth) & (depth > 0)]
-    median = valid.median().double() if valid.numel() else torch.tensor(1.0, dtype=torch.float64)
+    median = median_depth(depth)
     cams = pose_encoding_to_cameras(out["pose_enc"][0].double().cpu(), s, s).relative_to_first()
     c2w = invert_rigid(cams.w2c[1])
     c2w[:3, 3] /= median

@@ -170,17 +170,22 @@ class WorldClips:
         start = int(torch.randint(t - frames + 1, (1,), generator=g))
         return i, torch.arange(start, start + frames)
 
-    def eval_items(self, frames: int | None = None, split: str = "val", count: int | None = None,
-                   start: int | None = None):
-        """Fixed held-out clips, families in turn: by default the first ``eval_worlds`` of ``val``
-        (what a run selects on). Reports pass ``split="test"``, which starts at
-        :data:`~genscene.worlds.seeds.REPORT_START` unless ``start`` says otherwise."""
+    def held_out_worlds(self, split: str = "val", count: int | None = None,
+                    start: int | None = None) -> tuple[str, list[tuple[str, int]]]:
+        """The purpose a split is read for and its fixed held-out worlds ``(family, seed)``, families in turn:
+        by default the first ``eval_worlds`` of ``val`` (what a run selects on). Reports pass ``split="test"``,
+        which starts at :data:`~genscene.worlds.seeds.REPORT_START` unless ``start`` says otherwise."""
         from genscene.worlds.seeds import REPORT_START, seed_range
 
         purpose = "report" if split == "test" else "selection"
         if start is None:
             start = REPORT_START if split == "test" else 0
         seeds = seed_range(split, self.cfg.eval_worlds if count is None else count, start, purpose=purpose)
-        for i, seed in enumerate(seeds):
-            family = self.cfg.families[i % len(self.cfg.families)]
+        return purpose, [(self.cfg.families[i % len(self.cfg.families)], seed) for i, seed in enumerate(seeds)]
+
+    def eval_items(self, frames: int | None = None, split: str = "val", count: int | None = None,
+                   start: int | None = None):
+        """One clip of each of :meth:`held_out_worlds` (path seed = its index)."""
+        purpose, worlds = self.held_out_worlds(split, count, start)
+        for i, (family, seed) in enumerate(worlds):
             yield self.clip(family, seed, path_seed=i, frames=frames, purpose=purpose)

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from genscene.cameras.cameras import Cameras
 from genscene.errors import InputError
 from genscene.geometry.gaussians import Gaussians
+from genscene.geometry.projection import median_depth
 from genscene.models.gaussian_decoder import (
     OPACITY,
     GaussianDecoderConfig,
@@ -98,9 +99,7 @@ def normalize_world(K: Tensor, w2c: Tensor, depth: Tensor) -> tuple[Cameras, Ten
     """Cameras ``K [P, T, 3, 3]``, ``w2c [P, T, 4, 4]`` and z-depth ``[P, T, H, W]`` of one world's paths,
     re-expressed with path 0's frame 0 at the identity and its median valid depth 1; returns cameras ``[P, T]``
     and the scaled depth."""
-    d0 = depth[0, 0]
-    valid = d0[torch.isfinite(d0) & (d0 > 0)]
-    scale = 1.0 / (float(valid.median()) if valid.numel() else 1.0)
+    scale = 1.0 / median_depth(depth[0, 0])
     h, w = depth.shape[-2:]
     cams = Cameras(K, w2c, w, h).transform_world(w2c[0, 0]).scale_world(scale)
     return cams, depth * scale
@@ -119,25 +118,13 @@ class DecoderStage(WorldClipStage):
 
     def __init__(self):
         super().__init__()
-        self._vae: nn.Module | None = None
         self._bank: dict[str, Tensor] | None = None
         self._cfg: DecoderTrainConfig | None = None
         self._lpips: nn.Module | None = None
 
     def vae(self, cfg: DecoderTrainConfig) -> nn.Module:
         """The frozen VAE (the named checkpoint, or a seeded random tiny one for ``vae=""``)."""
-        if self._vae is None:
-            from genscene.models.vae import VideoVAE, VideoVAEConfig
-
-            if cfg.data.vae:
-                from genscene.weights import found_checkpoints
-
-                self._vae = VideoVAE.from_pretrained(found_checkpoints()[cfg.data.vae])
-            else:
-                torch.manual_seed(0)
-                self._vae = VideoVAE.from_config(VideoVAEConfig(base_dim=8, z_dim=cfg.model.latent_channels))
-            self._vae.eval().requires_grad_(False)
-        return self._vae
+        return self.frozen_vae(cfg.data.vae, cfg.model.latent_channels)
 
     def encoded_bank(self, cfg: DecoderTrainConfig, device: torch.device | None = None) -> dict[str, Tensor]:
         """Worlds with ``bank_paths`` clips, encoded once (kept on the CPU): ``latents [W, V, C, L, h, w]``,
@@ -211,8 +198,9 @@ class DecoderStage(WorldClipStage):
 
         d, clips, vae = cfg.data, self.clips(cfg, device), self.vae(cfg).to(device)
         rows = []
-        for i, (family, seed) in enumerate(_val_worlds(d)):
-            paths = [clips.clip(family, seed, path_seed=1000 * i + k, purpose="selection")
+        purpose, worlds = clips.held_out_worlds()
+        for i, (family, seed) in enumerate(worlds):
+            paths = [clips.clip(family, seed, path_seed=1000 * i + k, purpose=purpose)
                      for k in range(d.input_paths + 1)]
             rgb = torch.stack([c["rgb"] for c in paths]).float()
             cams, depth = normalize_world(torch.stack([c["cameras"].K for c in paths]).float(),
@@ -236,13 +224,6 @@ class DecoderStage(WorldClipStage):
 
     def load_pretrained(self, path: Path) -> nn.Module:
         return LatentGaussianDecoder.from_pretrained(path)
-
-
-def _val_worlds(d: DecoderDataConfig) -> list[tuple[str, int]]:
-    from genscene.worlds.seeds import seed_range
-
-    seeds = seed_range("val", d.eval_worlds, purpose="selection")
-    return [(d.families[i % len(d.families)], s) for i, s in enumerate(seeds)]
 
 
 def render_decoded(raw: Tensor, batch: dict[str, Tensor], config: GaussianDecoderConfig) -> tuple[Tensor, Tensor]:

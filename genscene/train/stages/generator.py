@@ -147,24 +147,12 @@ class GeneratorStage(WorldClipStage):
         super().__init__()
         self._latents: LatentBank | None = None
         self._order: Tensor | None = None
-        self._vae: nn.Module | None = None
         self._depth_net: nn.Module | None = None
 
     # ------------------------------------------------------------ components
     def vae(self, cfg: GeneratorTrainConfig) -> nn.Module:
         """The frozen VAE (the named checkpoint, or a seeded random tiny one for ``vae=""``)."""
-        if self._vae is None:
-            from genscene.models.vae import VideoVAE, VideoVAEConfig
-
-            if cfg.data.vae:
-                from genscene.weights import found_checkpoints
-
-                self._vae = VideoVAE.from_pretrained(found_checkpoints()[cfg.data.vae])
-            else:
-                torch.manual_seed(0)
-                self._vae = VideoVAE.from_config(VideoVAEConfig(base_dim=8))
-            self._vae.eval().requires_grad_(False)
-        return self._vae
+        return self.frozen_vae(cfg.data.vae)
 
     def depth_net(self, cfg: GeneratorTrainConfig) -> nn.Module | None:
         if self._depth_net is None and cfg.data.geometry:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import torch
+from torch import nn
 
 from genscene.errors import InputError
 from genscene.train.config import TrainConfig
@@ -24,6 +25,7 @@ class WorldClipStage:
 
     def __init__(self):
         self._clips: WorldClips | None = None
+        self._vae: nn.Module | None = None
 
     def config(self, preset: str) -> TrainConfig:
         if preset not in self.presets:
@@ -34,6 +36,23 @@ class WorldClipStage:
         if self._clips is None or self._clips.device != device or self._clips.cfg != cfg.data:
             self._clips = WorldClips(cfg.data, device)
         return self._clips
+
+    def frozen_vae(self, name: str, z_dim: int | None = None) -> nn.Module:
+        """The frozen VAE of a stage that reads latents, loaded once: checkpoint ``name`` of the weights folders,
+        or for ``name == ""`` a seeded random tiny one (``z_dim`` latent channels, else the config's default)."""
+        if self._vae is None:
+            from genscene.models.vae import VideoVAE, VideoVAEConfig
+
+            if name:
+                from genscene.weights import found_checkpoints
+
+                self._vae = VideoVAE.from_pretrained(found_checkpoints()[name])
+            else:
+                torch.manual_seed(0)
+                extra = {} if z_dim is None else {"z_dim": z_dim}
+                self._vae = VideoVAE.from_config(VideoVAEConfig(base_dim=8, **extra))
+            self._vae.eval().requires_grad_(False)
+        return self._vae
 
     def prepare(self, cfg: TrainConfig, device: torch.device) -> None:
         """Render the clip bank (or compile the training worlds) before the clock starts."""
