@@ -1,99 +1,215 @@
-"""``photo_to_scene`` (``genscene scene``) on procedural worlds: its cost and held-out PSNR.
+"""``genscene scene`` on held-out procedural worlds: both routes, from GT frames and from generated ones.
 
-    python benchmarks/bench_scene.py --split val --worlds 2 [--fit-steps 30] [--voxel 0.02] [--out FILE]
+    python benchmarks/bench_scene.py --split test --worlds 16 [--decoder DIR] [--out FILE]
 
-Protocol: each world (room then street, seeds from the split's start; ``test`` reads from ``REPORT_START``)
-is rendered at 128 px along GT ``spiral`` (distance 0.1, one turn, 9 frames: frame 8 is frame 0 again), a path
-no clip is generated on. Frame 0 is the photo; the pipeline runs on the embedded weights with its default
-config unless the options say otherwise. Frames 1-7 are held out: the fitted Gaussians are rendered at their GT poses relative to frame 0,
-in units of frame 0's GT median depth (the pipeline's unit, up to the geometry net's depth error), with the
-pipeline's intrinsics (its field of view is the geometry net's guess). Reported: held-out PSNR of the
-Gaussians, of the photo itself shown at every held-out pose (the floor a 3D scene must beat), PSNR of the
-fitted views, Gaussians, and the pipeline's seconds per stage (one torch thread).
+Protocol (one torch thread): each world (families in turn; ``test`` seeds from ``REPORT_START``, ``val`` from 0)
+is rendered at 128 px along the GT ``spiral`` (distance 0.1, one turn, 9 frames), a path no clip follows.
+Frame 0 is the photo; frames 1-7 are held out, posed relative to frame 0 in units of its GT median depth (the
+pipeline's unit). Rows, each scored by PSNR / SSIM of renders at the held-out poses:
+
+- GT frames -> fit / decoder (the ceiling): the world rendered along the pipeline's coverage paths (its Lyra
+  trajectories, GT intrinsics), GT depth, GT cameras; Gaussians by route 1 (``fit_gaussians`` with the
+  pipeline's fit config) and route 2 (the latent decoder, both trajectories at once).
+- generated -> fit / decoder (the full pipeline): ``photo_to_scene`` on frame 0 with the embedded models and its
+  default config; route 2 decodes the same generated clips. Held-out renders use the pipeline's intrinsics (its
+  field of view is the geometry net's guess).
+- generated -> decoder per trajectory: each clip decoded alone, Gaussians joined (Lyra's multi-view fusion
+  ablation, at inference only: the decoder was trained on fused trajectories).
+- warp-only: the photo lifted by the geometry net's depth and splatted at the held-out poses (the 3D cache).
+- photo as-is: frame 0 shown at every held-out pose (the floor a 3D scene must beat).
+
+Seconds and peak resident memory above the start of the step (sampled every 5 ms) are those of making the
+Gaussians (fit: initialisation + optimisation; decoder: VAE encoding + forward + pruning).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
-from genscene.cameras.cameras import Cameras
+from genscene.cameras.cameras import Cameras, invert_rigid
+from genscene.commands.checkpoints import load_model
 from genscene.commands.generate import generation_models
-from genscene.eval.image_metrics import psnr
+from genscene.commands.reconstruct import resolve_weights
+from genscene.eval.image_metrics import psnr, ssim
 from genscene.eval.report import emit
-from genscene.pipelines.fit_gaussians import render_views
-from genscene.pipelines.generate import relative_unit_cameras
-from genscene.pipelines.photo_to_scene import PhotoToSceneConfig, photo_to_scene
+from genscene.geometry.gaussians import Gaussians
+from genscene.geometry.projection import median_depth
+from genscene.models.gaussian_decoder import LatentGaussianDecoder
+from genscene.pipelines.decode_gaussians import decode_gaussians
+from genscene.pipelines.fit_gaussians import fit_gaussians, render_views
+from genscene.pipelines.generate import relative_unit_cameras, render_cache, unit_depth
+from genscene.pipelines.photo_to_scene import PhotoToSceneConfig, clip_views, coverage_paths, photo_to_scene
+from genscene.worlds import FAMILIES, make_world
+from genscene.worlds.compiled import compile_world
 from genscene.worlds.dataset import ClipSpec, render_clip
-from genscene.worlds.seeds import REPORT_START, seed_range
+from genscene.worlds.render import render
+from genscene.worlds.seeds import seed_range
 
-FAMILIES = ("room", "street")
-HELD = 7
-"""Held-out frames: 1-7 of the GT spiral."""
-COLUMNS = [("psnr", "PSNR held-out", 2), ("photo_psnr", "PSNR photo as-is", 2), ("fit_psnr", "PSNR fitted views", 2),
-           ("gaussians", "Gaussians", 0), ("generate", "s generate+geometry", 1), ("fit", "s fit", 1),
-           ("render", "s fly-through", 1), ("total", "s total", 1)]
+SIZE, HELD = 128, 7
+"""Frame side; held-out frames (1-7 of the GT spiral)."""
+ROWS = [("gt_fit", "GT frames -> fit (ceiling)"), ("gt_decoder", "GT frames -> decoder (ceiling)"),
+        ("gen_fit", "generated -> fit (full pipeline)"), ("gen_decoder", "generated -> decoder (full pipeline)"),
+        ("gen_decoder_split", "generated -> decoder, per trajectory"), ("warp", "warp-only point cloud"),
+        ("photo", "photo as-is")]
+TIMED = ("gt_fit", "gt_decoder", "gen_fit", "gen_decoder")
+"""Rows whose Gaussians' cost is reported."""
 
 
-def score_world(family: str, seed: int, cfg: PhotoToSceneConfig, models) -> dict[str, float]:
-    clip = render_clip(ClipSpec(family, seed, "spiral", 0), 9, 128, supersample=2, distance=0.1, turns=1.0)
-    rgb = clip["rgb"].float().clamp(0, 1)
-    gt = Cameras(clip["K"].double(), clip["w2c"].double(), 128, 128)
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+@contextmanager
+def cost(record: dict[str, float]):
+    """Fill ``record`` with ``seconds`` and ``peak_mib`` (resident memory above the start, sampled every 5 ms)."""
+    base, peak, done = _rss_mib(), [0.0], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.005):
+            peak[0] = max(peak[0], _rss_mib() - base)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
     start = time.perf_counter()
-    made = photo_to_scene(rgb[0], *models, cfg)
-    total = time.perf_counter() - start
-    rel = relative_unit_cameras(gt, clip["depth"][0].float())
-    held = Cameras(made.scene.cameras.K[:1].expand(HELD, 3, 3).clone(), rel.w2c[1:1 + HELD], 128, 128)
-    background = torch.tensor(made.scene.meta["fit"]["background"])
-    pred = render_views(made.scene.gaussians, held.to(dtype=torch.float32), background)
-    t = made.scene.meta["timings_s"]
+    try:
+        yield record
+    finally:
+        record["seconds"] = time.perf_counter() - start
+        done.set()
+        thread.join()
+        record["peak_mib"] = max(peak[0], _rss_mib() - base)
+
+
+def gt_coverage(compiled, K: torch.Tensor, w2c0: torch.Tensor, unit: float, cfg: PhotoToSceneConfig):
+    """The world rendered along the pipeline's coverage paths from frame 0's GT camera (``K [3, 3]``, ``w2c0
+    [4, 4]``): frames ``[V, T, 3, S, S]``, depth ``[V, T, S, S]`` and cameras ``[V, T]``, in frame 0's unit."""
+    frames, depths, cams = [], [], []
+    for rel_c2w in coverage_paths(cfg).values():
+        c2w = rel_c2w.double().clone()
+        c2w[:, :3, 3] *= unit
+        world = Cameras.from_c2w(K.double().expand(len(c2w), 3, 3), invert_rigid(w2c0.double()) @ c2w, SIZE, SIZE)
+        out = render(compiled, world, torch.zeros(len(c2w)), edges=False, supersample=2)
+        frames.append(out["rgb"].float().clamp(0, 1))
+        depths.append(out["depth"].float() / unit)
+        cams.append(Cameras.from_c2w(K.double().expand(len(c2w), 3, 3), rel_c2w.double(), SIZE, SIZE))
+    return torch.stack(frames), torch.stack(depths), Cameras.stack(cams)
+
+
+def joined(frames: torch.Tensor, depths: torch.Tensor, cams: Cameras):
+    """Clips ``[V, T, ...]`` sharing frame 0 -> views ``[1 + V (T - 1), ...]`` (frame 0 once, as the pipeline)."""
+    return (torch.cat([frames[0, :1], frames[:, 1:].flatten(0, 1)]), torch.cat([depths[0, :1], depths[:, 1:].flatten(0, 1)]),
+            Cameras.cat([cams[0, :1], cams[:, 1:].reshape(-1)]))
+
+
+def fitted(frames, depths, cams, cfg: PhotoToSceneConfig, record: dict) -> tuple[Gaussians, torch.Tensor]:
+    with cost(record):
+        gaussians, stats = fit_gaussians(frames, depths, cams, cfg.fit)
+    return gaussians, torch.tensor(stats["background"])
+
+
+def decoded(frames, cams, vae, decoder, record: dict, per_trajectory: bool = False) -> tuple[Gaussians, torch.Tensor]:
+    with cost(record):
+        if per_trajectory:
+            gaussians = Gaussians.cat([decode_gaussians(frames[v:v + 1], cams[v:v + 1], vae, decoder)[0]
+                                       for v in range(len(frames))])
+        else:
+            gaussians = decode_gaussians(frames, cams, vae, decoder)[0]
+    return gaussians, torch.zeros(3)
+
+
+def scores(pred: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+    return {"psnr": float(psnr(pred, target).mean()), "ssim": float(ssim(pred, target).mean())}
+
+
+def score_world(family: str, seed: int, cfg: PhotoToSceneConfig, models, decoder) -> dict[str, dict[str, float]]:
+    world = make_world(family, seed)
+    compiled = compile_world(world, "cpu")
+    clip = render_clip(ClipSpec(family, seed, "spiral", 0), 9, SIZE, supersample=2, distance=0.1, turns=1.0,
+                       flow=False, compiled=(world, compiled))
+    rgb = clip["rgb"].float().clamp(0, 1)
     target = rgb[1:1 + HELD]
-    return {"psnr": float(psnr(pred, target).mean()),
-            "photo_psnr": float(psnr(rgb[:1].expand(HELD, -1, -1, -1), target).mean()),
-            "fit_psnr": made.scene.meta["fit"]["psnr"], "gaussians": made.scene.meta["fit"]["gaussians"],
-            "generate": t["input_geometry"] + t["generate"] + t["geometry"], "fit": t["fit"],
-            "render": t["render"], "total": total}
+    unit = float(median_depth(clip["depth"][0].float()))
+    gt = Cameras(clip["K"].double(), clip["w2c"].double(), SIZE, SIZE)
+    rel = relative_unit_cameras(gt, clip["depth"][0].float())
+    vae = models[1]
+    rows: dict[str, dict[str, float]] = {name: {} for name, _ in ROWS}
+
+    frames, depths, cams = gt_coverage(compiled, clip["K"][0], clip["w2c"][0], unit, cfg)
+    held_gt = Cameras(rel.K[1:1 + HELD], rel.w2c[1:1 + HELD], SIZE, SIZE).to(dtype=torch.float32)
+    for name, (gaussians, background) in (("gt_fit", fitted(*joined(frames, depths, cams), cfg, rows["gt_fit"])),
+                                          ("gt_decoder", decoded(frames, cams, vae, decoder, rows["gt_decoder"]))):
+        rows[name] |= scores(render_views(gaussians, held_gt, background), target)
+
+    with cost(rows["gen_fit"]):
+        made = photo_to_scene(rgb[0], *models, cfg)
+    rows["gen_fit"]["seconds"] = made.scene.meta["timings_s"]["fit"]  # the whole pipeline ran under the clock
+    rows["gen_fit"].pop("peak_mib")
+    K = made.scene.cameras.K[:1].expand(HELD + 1, 3, 3)
+    held = Cameras(K.clone(), rel.w2c[:1 + HELD], SIZE, SIZE).to(dtype=torch.float32)
+    background = torch.tensor(made.scene.meta["fit"]["background"])
+    rows["gen_fit"] |= scores(render_views(made.scene.gaussians, held[1:], background), target)
+    gen_frames, gen_cams = clip_views(made.scene, made.clips)
+    for name, split in (("gen_decoder", False), ("gen_decoder_split", True)):
+        gaussians, background = decoded(gen_frames, gen_cams, vae, decoder, rows[name], per_trajectory=split)
+        rows[name] |= scores(render_views(gaussians, held[1:], background), target)
+
+    warped, _ = render_cache(rgb[0], unit_depth(made.scene.depths[0].float()), held.to(dtype=torch.float64))
+    rows["warp"] |= scores(warped[1:].clamp(0, 1), target)
+    rows["photo"] |= scores(rgb[:1].expand(HELD, -1, -1, -1), target)
+    return rows
+
+
+def table(names: list[str], per_world: list[dict], args, cfg: PhotoToSceneConfig) -> str:
+    def mean(row: str, key: str) -> float | None:
+        values = [w[row][key] for w in per_world if key in w[row]]
+        return sum(values) / len(values) if values else None
+
+    def cell(value: float | None, digits: int) -> str:
+        return "" if value is None else f"{value:.{digits}f}"
+
+    lines = [f"# `genscene scene`: both routes on {len(names)} {args.split} worlds (CPU, 1 torch thread, "
+             f"torch {torch.__version__})", "",
+             f"`python benchmarks/bench_scene.py --split {args.split} --worlds {args.worlds}`"
+             + (f" with `--decoder {args.decoder}`" if args.decoder else ""), "",
+             f"Worlds: {', '.join(names)}. Pipeline: {cfg}.", "",
+             "| Gaussians from | PSNR held-out | SSIM held-out | s to make | peak MiB |", "|---|---:|---:|---:|---:|"]
+    for row, title in ROWS:
+        lines.append(f"| {title} | {cell(mean(row, 'psnr'), 2)} | {cell(mean(row, 'ssim'), 3)} | "
+                     f"{cell(mean(row, 'seconds'), 2)} | {cell(mean(row, 'peak_mib'), 0)} |")
+    lines += ["", "Per world, PSNR held-out:", "", "| world | " + " | ".join(r for r, _ in ROWS) + " |",
+              "|---|" + "---:|" * len(ROWS)]
+    for name, world in zip(names, per_world):
+        lines.append(f"| {name} | " + " | ".join(f"{world[r]['psnr']:.2f}" for r, _ in ROWS) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", choices=("val", "test"), default="val")
     ap.add_argument("--worlds", type=int, default=2)
-    ap.add_argument("--trajectories", default=None, help="comma-separated (default: the pipeline's)")
-    ap.add_argument("--frames", type=int, default=None)
-    ap.add_argument("--steps", type=int, default=None)
-    ap.add_argument("--fit-steps", type=int, default=None)
-    ap.add_argument("--voxel", type=float, default=None)
+    ap.add_argument("--decoder", type=Path, default=None, help="decoder folder (default: the embedded one)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)
     cfg = PhotoToSceneConfig()
-    overrides = {k: v for k, v in (("frames", args.frames), ("steps", args.steps)) if v is not None}
-    if args.trajectories:
-        overrides["trajectories"] = tuple(args.trajectories.split(","))
-    fit = {k: v for k, v in (("steps", args.fit_steps), ("voxel", args.voxel)) if v is not None}
-    cfg = dataclasses.replace(cfg, **overrides, fit=dataclasses.replace(cfg.fit, **fit))
-    seeds = seed_range(args.split, args.worlds, REPORT_START if args.split == "test" else 0,
+    seeds = seed_range(args.split, args.worlds, 100 if args.split == "test" else 0,
                        purpose="report" if args.split == "test" else "selection")
     models, _ = generation_models(None)
-    names, rows = [], []
+    decoder = load_model(LatentGaussianDecoder, resolve_weights("decoder", args.decoder))
+    names, per_world = [], []
     for i, seed in enumerate(seeds):
-        names.append(f"{FAMILIES[i % len(FAMILIES)]} {seed}")
-        rows.append(score_world(FAMILIES[i % len(FAMILIES)], seed, cfg, models))
-        print(f"{names[-1]}: " + ", ".join(f"{title} {rows[-1][k]:.{d}f}" for k, title, d in COLUMNS), flush=True)
-    mean = {k: sum(r[k] for r in rows) / len(rows) for k, _, _ in COLUMNS}
-    lines = [f"# `genscene scene` on {args.worlds} {args.split} worlds (CPU, 1 torch thread, torch {torch.__version__})",
-             "", "`python benchmarks/bench_scene.py " + " ".join(
-                 f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None and k != "out") + "`",
-             "", f"Config: {cfg}.", "",
-             "| world | " + " | ".join(title for _, title, _ in COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
-    for name, row in [*zip(names, rows), ("**mean**", mean)]:
-        lines.append(f"| {name} | " + " | ".join(f"{row[k]:.{d}f}" for k, _, d in COLUMNS) + " |")
-    emit("\n".join(lines) + "\n", args.out)
+        family = FAMILIES[i % len(FAMILIES)]
+        names.append(f"{family} {seed}")
+        per_world.append(score_world(family, seed, cfg, models, decoder))
+        print(f"{names[-1]}: " + ", ".join(f"{r} {per_world[-1][r]['psnr']:.2f}" for r, _ in ROWS), flush=True)
+    emit(table(names, per_world, args, cfg), args.out)
 
 
 if __name__ == "__main__":

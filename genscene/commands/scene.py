@@ -1,4 +1,4 @@
-"""``genscene scene PHOTO -o OUT/``: one photo -> generated coverage clips -> fitted 3D Gaussians.
+"""``genscene scene PHOTO -o OUT/``: one photo -> generated coverage clips -> 3D Gaussians (fitted or decoded).
 
 A thin parser over :mod:`genscene.pipelines.photo_to_scene`; the folder is ``generate``'s for every
 generated view plus ``gaussians.ply`` (INRIA 3DGS), ``render.mp4`` (the fly-through) and the costs.
@@ -47,7 +47,9 @@ def scene(
                                                                    "or 'all' for the six (one clip each)."),
     frames: int = typer.Option(9, min=2, max=121, help="Frames per clip (rounded up to 1 + 4k, as the VAE needs)."),
     steps: int = typer.Option(10, min=1, max=1000, help="Sampler steps per clip."),
-    fit_steps: int = typer.Option(30, min=1, max=MAX_FIT_STEPS, help="Gaussian fitting steps."),
+    route: str = typer.Option("fit", help="How the views become Gaussians: fit (per-scene optimisation) or "
+                                          "decoder (one pass of the latent Gaussian decoder over the clips)."),
+    fit_steps: int = typer.Option(30, min=1, max=MAX_FIT_STEPS, help="Gaussian fitting steps (route fit)."),
     guidance: float = typer.Option(2.0, min=0.0, max=MAX_GUIDANCE,
                                    help="Guidance over the image and 3D-cache conditions."),
     seed: int = typer.Option(0, min=0, max=MAX_SEED, help="Seed of the noise and of Lyra's distance draws."),
@@ -55,10 +57,16 @@ def scene(
     device: str = typer.Option("auto", help="Where the Gaussians are fitted and rendered: auto, cpu, cuda[:N] "
                                             "(generation runs on the CPU)."),
     weights: Path = typer.Option(None, help="Generator checkpoint folder (default: the embedded one)."),
+    decoder_weights: Path = typer.Option(None, help="Latent Gaussian decoder folder (route decoder; default: the "
+                                                    "embedded one)."),
     overwrite: bool = typer.Option(False, help="Replace an existing scene folder."),
 ) -> None:
-    """One photo -> generated clips along coverage paths -> 3D Gaussians fitted to them; write a scene folder."""
+    """One photo -> generated clips along coverage paths -> 3D Gaussians made from them; write a scene folder."""
+    from genscene.pipelines.photo_to_scene import ROUTES
+
     finite_float("--guidance", guidance, 0.0, MAX_GUIDANCE)
+    if route not in ROUTES:
+        raise InputError("--route", f"expected one of {', '.join(ROUTES)}, got {route!r}")
     if size % SIZE_STEP:
         raise InputError("--size", f"must be a multiple of {SIZE_STEP}, got {size}")
     names = parse_trajectories(trajectories)
@@ -66,17 +74,18 @@ def scene(
     check_output(out, overwrite, kind="scene")
     t0, cpu0 = time.perf_counter(), time.process_time()
     with phases(f"reading {image.name}", steps=True) as phase:
-        made = _make(image, names, frames, steps, fit_steps, guidance, seed, size, fit_device, weights, phase)
+        made = _make(image, names, frames, steps, fit_steps, guidance, seed, size, fit_device, weights, phase,
+                     route, decoder_weights)
         phase(f"writing {out}")
         _write(made, out, overwrite, t0, cpu0)
-    fit = made.scene.meta["fit"]
+    made_by = made.scene.meta[route]
     typer.echo(f"wrote {out}: {made.scene.num_frames} views from {len(names)} clips ({', '.join(names)}), "
-               f"{fit['gaussians']} Gaussians (fit PSNR {fit['psnr']:.2f} dB), "
+               f"{made_by['gaussians']} Gaussians ({route}, PSNR at the views {made_by['psnr']:.2f} dB), "
                f"{time.perf_counter() - t0:.0f} s")
 
 
 def _make(image: Path, names: tuple[str, ...], frames: int, steps: int, fit_steps: int, guidance: float, seed: int,
-          size: int, fit_device: str, weights: Path | None, phase):
+          size: int, fit_device: str, weights: Path | None, phase, route: str, decoder_weights: Path | None):
     """Read the photo, load the models and run the pipeline, reporting every stage and step to ``phase``."""
     import dataclasses
 
@@ -90,9 +99,10 @@ def _make(image: Path, names: tuple[str, ...], frames: int, steps: int, fit_step
     photo = read_image(existing_file(image))
     phase("loading the generator, the VAE and the geometry net")
     models, gen_dir = generation_models(weights)
-    cfg = PhotoToSceneConfig(trajectories=names, frames=valid_frame_count(frames), steps=steps, guidance=guidance,
-                             seed=seed, size=size, fit=dataclasses.replace(PhotoToSceneConfig().fit, steps=fit_steps))
-    made = photo_to_scene(photo, *models, cfg, progress=phase, fit_device=fit_device)
+    decoder, decoder_dir = _load_decoder(decoder_weights, phase) if route == "decoder" else (None, None)
+    cfg = PhotoToSceneConfig(route=route, trajectories=names, frames=valid_frame_count(frames), steps=steps,
+                             guidance=guidance, seed=seed, size=size, fit=dataclasses.replace(PhotoToSceneConfig().fit, steps=fit_steps))
+    made = photo_to_scene(photo, *models, cfg, progress=phase, fit_device=fit_device, decoder=decoder)
     parts = {"frames": made.scene.frames, "depth": made.scene.depths, "Gaussians": made.scene.gaussians.means,
              "fly-through": made.flythrough}
     bad = [name for name, value in parts.items() if not bool(torch.isfinite(value).all())]
@@ -100,7 +110,20 @@ def _make(image: Path, names: tuple[str, ...], frames: int, steps: int, fit_step
         raise InputError(gen_dir, f"the models produced non-finite {', '.join(bad)}; nothing was written")
     made.scene.meta["inputs"] = {"image": str(image), "frames_asked": frames, "weights": str(gen_dir),
                                  "fit_device": fit_device}
+    if decoder_dir is not None:
+        made.scene.meta["inputs"]["decoder_weights"] = str(decoder_dir)
     return made
+
+
+def _load_decoder(folder: Path | None, phase):
+    """The latent Gaussian decoder (``folder`` or the embedded one), in eval mode, and the folder it came from."""
+    from genscene.commands.checkpoints import load_model
+    from genscene.commands.reconstruct import resolve_weights
+    from genscene.models.gaussian_decoder import LatentGaussianDecoder
+
+    phase("loading the latent Gaussian decoder")
+    source = resolve_weights("decoder", folder)
+    return load_model(LatentGaussianDecoder, source), source
 
 
 def _write(made, out: Path, overwrite: bool, t0: float, cpu0: float) -> None:

@@ -84,6 +84,9 @@ class GaussianDecoderConfig:
     """Largest Gaussian scale in cell footprints (a cell's width at the Gaussian's depth)."""
     keep_fraction: float = 0.2
     """Fraction of Gaussians kept by opacity (Lyra: the top 20%); 1 keeps all."""
+    image_size: int = 0
+    """Square side the decoder was trained at (set by the training stage); inference resizes clips to it.
+    0: unknown, clips are decoded at their own side."""
 
 
 class TransformerBlock(nn.Module):

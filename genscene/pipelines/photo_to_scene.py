@@ -1,12 +1,13 @@
-"""``photo_to_scene``: one photo -> generated clips along coverage paths -> fitted 3D Gaussians (issue 17, route 1).
+"""``photo_to_scene``: one photo -> generated clips along coverage paths -> 3D Gaussians (issue 17).
 
-Lyra's recipe with per-scene fitting in place of its latent Gaussian decoder: the photo goes through
+Lyra's recipe: the photo goes through
 :func:`~genscene.pipelines.image_to_video.image_to_video` once per coverage trajectory (Lyra's six,
 ``genscene/cameras/trajectories/lyra.py``; frame 0 at the identity, unit = frame 0's median depth). Each
 clip's depth comes from the geometry net on its generated frames, scaled so frame 0's median is 1, so every
 clip lands in the one unit of the commanded cameras. The clips are joined (frame 0, the photo, kept once),
-:func:`~genscene.pipelines.fit_gaussians.fit_gaussians` fits Gaussians to all views, and the Gaussians are
-rendered along a fly-through path that no clip was generated on.
+:func:`~genscene.pipelines.fit_gaussians.fit_gaussians` fits Gaussians to all views (route 1, ``fit``) or the
+latent Gaussian decoder turns the clips into Gaussians in one pass (route 2, ``decoder``: Lyra's own way), and
+the Gaussians are rendered along a fly-through path that no clip was generated on.
 """
 
 from __future__ import annotations
@@ -21,11 +22,16 @@ from torch import Tensor, nn
 from genscene.cameras.cameras import Cameras
 from genscene.cameras.trajectories.core import make_trajectory
 from genscene.cameras.trajectories.lyra import LYRA_TRAJECTORIES
+from genscene.eval.image_metrics import psnr
+from genscene.geometry.gaussians import Gaussians
 from genscene.io.scene import Scene
+from genscene.pipelines.decode_gaussians import decode_gaussians
 from genscene.pipelines.fit_gaussians import FitConfig, fit_gaussians, render_views
 from genscene.pipelines.generate import GenerateConfig
 from genscene.pipelines.image_to_video import ImageToVideoConfig, commanded_cameras, image_to_video
 
+ROUTES: tuple[str, ...] = ("fit", "decoder")
+"""How the views become Gaussians: per-scene fitting (route 1) or the latent Gaussian decoder (route 2)."""
 ALL_TRAJECTORIES: tuple[str, ...] = tuple(LYRA_TRAJECTORIES)
 """Lyra's six coverage trajectories, in Lyra's order."""
 DEFAULT_TRAJECTORIES: tuple[str, ...] = ("lyra_left", "lyra_right")
@@ -39,6 +45,9 @@ Progress = Callable[[str, int, int], None]
 class PhotoToSceneConfig:
     """What is generated, how it is fitted and how the fly-through is rendered."""
 
+    route: str = "fit"
+    """``fit`` (optimise Gaussians against the views) or ``decoder`` (one forward pass of the latent Gaussian
+    decoder over the clips; :mod:`genscene.pipelines.decode_gaussians`)."""
     trajectories: tuple[str, ...] = DEFAULT_TRAJECTORIES
     """Coverage trajectories, one generated clip each (:data:`ALL_TRAJECTORIES` for Lyra's full six)."""
     frames: int = 9
@@ -63,6 +72,8 @@ class PhotoToSceneConfig:
     """Frames of the fly-through."""
 
     def __post_init__(self) -> None:
+        if self.route not in ROUTES:
+            raise ValueError(f"PhotoToSceneConfig.route: expected one of {ROUTES}, got {self.route!r}")
         unknown = [t for t in self.trajectories if t not in ALL_TRAJECTORIES]
         if unknown or not self.trajectories:
             raise ValueError(f"PhotoToSceneConfig.trajectories: expected some of {ALL_TRAJECTORIES}, "
@@ -121,10 +132,54 @@ def join_clips(clips: list[tuple[Scene, dict[str, Tensor]]]) -> tuple[Scene, dic
     return scene, joined_previews
 
 
+def clip_views(scene: Scene, spans: list[tuple[str, int, int]]) -> tuple[Tensor, Cameras]:
+    """The joined views of ``scene`` split back into their clips (``spans`` as :class:`PhotoScene`'s ``clips``;
+    view 0 heads every clip): frames ``[V, T, 3, S, S]`` and cameras ``[V, T]``."""
+    index = [torch.cat([torch.zeros(1, dtype=torch.long), torch.arange(max(a, 1), b)]) for _, a, b in spans]
+    return torch.stack([scene.frames[i] for i in index]), Cameras.stack([scene.cameras[i] for i in index])
+
+
+def gaussians_by_decoder(frames: Tensor, cameras: Cameras, vae: nn.Module, decoder: nn.Module,
+                         device: str | torch.device) -> tuple[Gaussians, dict]:
+    """Route 2: clips ``frames [V, T, 3, S, S]`` seen from ``cameras [V, T]`` -> decoded Gaussians on ``device``
+    and stats (``decode_gaussians``'s plus ``psnr`` of renders at every clip view, on the black background the
+    decoder was trained on, and the seconds that check took)."""
+    gaussians, stats = decode_gaussians(frames, cameras, vae, decoder)
+    t0 = time.perf_counter()
+    gaussians = gaussians.to(device=device)
+    rendered = render_views(gaussians, cameras.reshape(-1).to(device=device, dtype=torch.float32)).cpu()
+    stats["psnr"] = float(psnr(rendered, frames.flatten(0, 1).float()).mean())
+    stats["background"] = [0.0, 0.0, 0.0]
+    stats["check_seconds"] = time.perf_counter() - t0
+    return gaussians, stats
+
+
+def make_gaussians(cfg: PhotoToSceneConfig, scene: Scene, spans: list[tuple[str, int, int]], vae: nn.Module,
+                   decoder: nn.Module | None, device: str | torch.device, report: Progress) -> tuple[Gaussians, dict]:
+    """The joined views (``scene``, clips at ``spans``) -> Gaussians on ``device`` and stats, by ``cfg.route``."""
+    if cfg.route == "decoder":
+        if decoder is None:
+            raise ValueError("photo_to_scene: route 'decoder' needs the decoder model")
+        report(f"decoding Gaussians from {len(spans)} clips", 0, 0)
+        return gaussians_by_decoder(*clip_views(scene, spans), vae, decoder, device)
+    stage = f"fitting Gaussians to {scene.num_frames} views"
+    report(stage, 0, cfg.fit.steps)
+    return fit_gaussians(scene.frames.to(device), scene.depths.to(device), scene.cameras, cfg.fit,
+                         progress=lambda done, total: report(stage, done, total))
+
+
+def route_meta(cfg: PhotoToSceneConfig, stats: dict) -> dict:
+    """``meta.json``'s record of how the Gaussians were made: ``{"fit": ...}`` or ``{"decoder": ...}``."""
+    if cfg.route == "decoder":
+        return {"decoder": {k: v for k, v in stats.items() if not k.endswith("seconds")}}
+    return {"fit": {k: v for k, v in stats.items() if k != "seconds"} | {"steps_asked": cfg.fit.steps}}
+
+
 def photo_to_scene(image: Tensor, generator: nn.Module, vae: nn.Module, geometry: nn.Module,
                    cfg: PhotoToSceneConfig | None = None, progress: Progress | None = None,
-                   fit_device: str | torch.device = "cpu") -> PhotoScene:
-    """One photo ``image [3, H, W]`` in [0, 1] -> generated views and 3D Gaussians fitted to them.
+                   fit_device: str | torch.device = "cpu", decoder: nn.Module | None = None) -> PhotoScene:
+    """One photo ``image [3, H, W]`` in [0, 1] -> generated views and 3D Gaussians made from them (fitted, or
+    decoded by ``decoder`` when ``cfg.route == "decoder"``).
 
     The models run where they live (the CPU: ``image_to_video`` feeds them CPU tensors); the fit and the
     fly-through run on ``fit_device`` (CUDA: gsplat when installed). ``progress`` hears of every stage and step.
@@ -149,11 +204,10 @@ def photo_to_scene(image: Tensor, generator: nn.Module, vae: nn.Module, geometry
     scene, previews = join_clips(clips)
 
     t0 = time.perf_counter()
-    report(f"fitting Gaussians to {scene.num_frames} views", 0, cfg.fit.steps)
-    gaussians, stats = fit_gaussians(scene.frames.to(fit_device), scene.depths.to(fit_device), scene.cameras, cfg.fit,
-                                     progress=lambda done, total: report(
-                                         f"fitting Gaussians to {scene.num_frames} views", done, total))
-    timings["fit"] = time.perf_counter() - t0
+    gaussians, stats = make_gaussians(cfg, scene, spans, vae, decoder, fit_device, report)
+    timings[cfg.route] = time.perf_counter() - t0 - stats.get("check_seconds", 0.0)
+    if "check_seconds" in stats:
+        timings["decoder_check"] = stats["check_seconds"]
 
     t0 = time.perf_counter()
     report(f"rendering the {cfg.flythrough_frames}-frame fly-through", 0, 0)
@@ -168,7 +222,8 @@ def photo_to_scene(image: Tensor, generator: nn.Module, vae: nn.Module, geometry
                   "generate": {"trajectories": list(cfg.trajectories), "frames_per_clip": cfg.frames,
                                "steps": cfg.steps, "guidance": cfg.guidance, "seed": cfg.seed, "size": cfg.size},
                   "clips": [{"trajectory": n, "views": [a, b]} for n, a, b in spans],
-                  "fit": {k: v for k, v in stats.items() if k != "seconds"} | {"steps_asked": cfg.fit.steps},
+                  "route": cfg.route,
+                  **route_meta(cfg, stats),
                   "flythrough": {"path": cfg.flythrough, "distance": cfg.flythrough_distance,
                                  "frames": cfg.flythrough_frames, "file": "render.mp4"},
                   "scale": "frame 0's median depth = 1 (the trajectories' unit)",

@@ -120,6 +120,8 @@ def test_a_second_run_is_refused_then_replaced_with_overwrite(scene, photo, one_
     (["PHOTO", "--size", "40"], "multiple of 16"),
     (["PHOTO", "--frames", "0"], "--frames"),
     (["PHOTO", "--device", "tpu"], "--device"),
+    (["PHOTO", "--route", "mesh"], "--route"),
+    (["PHOTO", "--route", "decoder", "--decoder-weights", "no_such_folder"], "no_such_folder"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(args, word, photo, tmp_path, monkeypatch, capsys):
     """Through the real entry point, where typer's own range errors become one line too."""
@@ -135,3 +137,28 @@ def test_bad_input_is_one_line_and_writes_nothing(args, word, photo, tmp_path, m
     lines = [line for line in (captured.out + captured.err).splitlines() if line.strip()]
     assert done.value.code == 2 and len(lines) == 1 and word in lines[0], lines
     assert not out.exists()
+
+
+def test_the_decoder_route_writes_every_decoded_gaussian(photo, tmp_path, one_thread):
+    """``--route decoder`` with a random tiny decoder saved to a folder: the ply holds what the meta counts."""
+    pytest.importorskip("transformers")
+    import torch
+    from plyfile import PlyData
+
+    from genscene.models.gaussian_decoder import GaussianDecoderConfig, LatentGaussianDecoder
+
+    torch.manual_seed(0)
+    LatentGaussianDecoder(GaussianDecoderConfig(hidden=32, blocks="tm", heads=2, mamba_head_dim=16, mamba_state=8,
+                                                mamba_chunk=16, pixels_per_gaussian=2, image_size=32)
+                          ).save_pretrained(tmp_path / "decoder")
+    out = tmp_path / "scene"
+    done = CliRunner().invoke(app, ["scene", str(photo), "-o", str(out), *TINY, "--route", "decoder",
+                                    "--decoder-weights", str(tmp_path / "decoder")])
+    assert done.exit_code == 0, done.output
+    wrote = [line for line in done.output.splitlines() if line.startswith("wrote")]  # transformers logs too
+    assert len(wrote) == 1 and "Gaussians (decoder, PSNR at the views" in wrote[0]
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["route"] == "decoder" and meta["inputs"]["decoder_weights"] == str(tmp_path / "decoder")
+    assert meta["decoder"]["gaussians"] == round(0.2 * 2 * 5 * 16 * 16)  # the top 20% of one per 2x2 pixels
+    assert PlyData.read(str(out / "gaussians.ply"))["vertex"].count == meta["decoder"]["gaussians"]
+    assert (out / "render.mp4").is_file()

@@ -10,7 +10,7 @@ from genscene.cameras.cameras import Cameras, invert_rigid
 from genscene.cameras.trajectories.core import make_trajectory
 from genscene.io.scene import Scene
 from genscene.pipelines.fit_gaussians import FitConfig
-from genscene.pipelines.photo_to_scene import PhotoToSceneConfig, join_clips, photo_to_scene
+from genscene.pipelines.photo_to_scene import PhotoToSceneConfig, clip_views, join_clips, photo_to_scene
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -40,11 +40,24 @@ def test_clips_are_joined_around_one_shared_photo():
     assert previews["cache_rgb"].shape == (9, 3, 8, 8) and previews["cache_mask"].shape == (9, 8, 8)
 
 
+def test_joined_views_split_back_into_clips_headed_by_the_photo():
+    scene, _ = join_clips([_clip(0.1), _clip(0.2)])
+    frames, cameras = clip_views(scene, [("a", 0, 5), ("b", 5, 9)])
+    assert frames.shape == (2, 5, 3, 8, 8) and cameras.batch_shape == (2, 5)
+    assert_close(frames[:, 0], torch.full((2, 3, 8, 8), 0.5))
+    assert_close(frames[0, 1:], _clip(0.1)[0].frames[1:])
+    assert_close(frames[1, 1:], _clip(0.2)[0].frames[1:])
+    assert_close(cameras.c2w[1], _clip(0.2)[0].cameras.c2w)
+    assert_close(cameras.c2w[0], _clip(0.1)[0].cameras.c2w)
+
+
 def test_config_refuses_unknown_trajectories_and_frame_counts():
     with pytest.raises(ValueError, match="trajectories"):
         PhotoToSceneConfig(trajectories=("lyra_left", "sideways"))
     with pytest.raises(ValueError, match="frames"):
         PhotoToSceneConfig(frames=6)
+    with pytest.raises(ValueError, match="route"):
+        PhotoToSceneConfig(route="mesh")
 
 
 def test_photo_to_scene_on_the_embedded_weights():
@@ -71,3 +84,27 @@ def test_photo_to_scene_on_the_embedded_weights():
     stages = [stage for stage, _, _ in calls]
     assert any(s.startswith("clip 2/2 (lyra_zoom_out)") for s in stages) and any("fitting" in s for s in stages)
     assert (stages[-1].startswith("rendering"), calls[-1][2]) == (True, 0)
+
+
+def test_photo_to_scene_by_the_decoder_route():
+    """Route 2 on the embedded generator with a random tiny decoder at the VAE's latent width: every decoded
+    Gaussian of the two 5-frame clips is kept, the meta says how they were made."""
+    pytest.importorskip("transformers")
+    from genscene.commands.generate import generation_models
+    from genscene.models.gaussian_decoder import GaussianDecoderConfig, LatentGaussianDecoder
+
+    models, _ = generation_models(None)
+    torch.manual_seed(0)
+    decoder = LatentGaussianDecoder(GaussianDecoderConfig(
+        latent_channels=models[1].vae.config.z_dim, hidden=32, blocks="tm", heads=2, mamba_head_dim=16, mamba_state=8,
+        mamba_chunk=16, keep_fraction=1.0, pixels_per_gaussian=2, image_size=16)).eval()
+    cfg = PhotoToSceneConfig(route="decoder", frames=5, steps=1, size=32, flythrough_frames=2)
+    with pytest.raises(ValueError, match="needs the decoder"):
+        photo_to_scene(torch.rand(3, 32, 32), *models, cfg)
+    made = photo_to_scene(torch.rand(3, 32, 32), *models, cfg, decoder=decoder)
+    meta = made.scene.meta
+    assert meta["route"] == "decoder" and "fit" not in meta
+    assert len(made.scene.gaussians) == meta["decoder"]["gaussians"] == 2 * 5 * 8 * 8
+    assert meta["decoder"]["size"] == 16 and 0 < meta["decoder"]["psnr"] < 100
+    assert set(meta["timings_s"]) == {"input_geometry", "generate", "geometry", "decoder", "decoder_check", "render"}
+    assert made.flythrough.shape == (2, 3, 32, 32)

@@ -46,6 +46,7 @@ def test_smoke_run_batches_losses_and_an_export_with_identical_outputs(tmp_path)
     assert batch["target_rgb"].shape == (b, s, 3, d.size, d.size) and batch["target_K"].shape == (b, s, 3, 3)
     assert all(torch.equal(x, y) for x, y in zip(batch.values(), stage.make_batch(cfg, 0, 0, 0, "cpu").values()))
     reloaded = LatentGaussianDecoder.from_pretrained(tmp_path / "model").eval()
+    assert reloaded.config.image_size == d.size  # inference resizes clips to the side it was trained at
     trained = trainer.plain_model().eval()
     with torch.no_grad():
         assert torch.equal(reloaded(batch["latents"], batch["plucker"]), trained(batch["latents"], batch["plucker"]))

@@ -15,6 +15,7 @@ as teacher) and a disk cache of the encoded bank (it is encoded at every start).
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,10 +77,10 @@ PRESETS: dict[str, DecoderTrainConfig] = {
     "tiny": DecoderTrainConfig(
         preset="tiny",
         model=GaussianDecoderConfig(pixels_per_gaussian=2),
-        data=DecoderDataConfig(size=64, frames=9, train_pool=8, bank_paths=3, input_paths=2, eval_worlds=4,
+        data=DecoderDataConfig(size=64, frames=9, train_pool=16, bank_paths=3, input_paths=2, eval_worlds=4,
                                heldout_targets=2, input_targets=2),
-        loop=LoopConfig(steps=20000, batch_size=2, eval_every=2000, ckpt_every=500),
-        optim=OptimConfig(lr=3e-4, warmup_steps=200, weight_decay=0.01),
+        loop=LoopConfig(steps=20000, batch_size=2, eval_every=500, ckpt_every=250),
+        optim=OptimConfig(lr=5e-4, warmup_steps=200, weight_decay=0.01),
     ),
     "smoke": DecoderTrainConfig(
         preset="smoke",
@@ -163,7 +164,7 @@ class DecoderStage(WorldClipStage):
     def build_model(self, cfg: DecoderTrainConfig) -> nn.Module:
         self._cfg = copy.deepcopy(cfg)
         self._lpips = load_loss_lpips(cfg.loss)
-        return LatentGaussianDecoder(cfg.model)
+        return LatentGaussianDecoder(dataclasses.replace(cfg.model, image_size=cfg.data.size))
 
     def make_batch(self, cfg: DecoderTrainConfig, step: int, rank: int, micro: int,
                    device: torch.device) -> dict[str, Tensor]:
