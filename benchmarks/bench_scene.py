@@ -1,6 +1,9 @@
 """``genscene scene`` on held-out procedural worlds: both routes, from GT frames and from generated ones.
 
     python benchmarks/bench_scene.py --split test --worlds 16 [--decoder DIR] [--out FILE]
+    # or side by side on two cores, then the table:
+    python benchmarks/bench_scene.py --split test --worlds 16 --shard 0/2 --rows r0.json   # and 1/2 --rows r1.json
+    python benchmarks/bench_scene.py --split test --worlds 16 --merge r0.json r1.json --out FILE
 
 Protocol (one torch thread): each world (families in turn; ``test`` seeds from ``REPORT_START``, ``val`` from 0)
 is rendered at 128 px along the GT ``spiral`` (distance 0.1, one turn, 9 frames), a path no clip follows.
@@ -25,6 +28,7 @@ Gaussians (fit: initialisation + optimisation; decoder: VAE encoding + forward +
 from __future__ import annotations
 
 import argparse
+import json
 import threading
 import time
 from contextlib import contextmanager
@@ -49,7 +53,7 @@ from genscene.worlds import FAMILIES, make_world
 from genscene.worlds.compiled import compile_world
 from genscene.worlds.dataset import ClipSpec, render_clip
 from genscene.worlds.render import render
-from genscene.worlds.seeds import seed_range
+from genscene.worlds.seeds import REPORT_START, seed_range
 
 SIZE, HELD = 128, 7
 """Frame side; held-out frames (1-7 of the GT spiral)."""
@@ -124,11 +128,16 @@ def decoded(frames, cams, vae, decoder, record: dict, per_trajectory: bool = Fal
     return gaussians, torch.zeros(3)
 
 
-def scores(pred: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+def scores(pred: torch.Tensor, target: torch.Tensor, renders: dict, row: str) -> dict[str, float]:
+    renders[row] = pred
     return {"psnr": float(psnr(pred, target).mean()), "ssim": float(ssim(pred, target).mean())}
 
 
-def score_world(family: str, seed: int, cfg: PhotoToSceneConfig, models, decoder) -> dict[str, dict[str, float]]:
+def score_world(family: str, seed: int, cfg: PhotoToSceneConfig, models, decoder,
+                renders: dict[str, torch.Tensor] | None = None) -> dict[str, dict[str, float]]:
+    """Every row's scores on one world; ``renders`` (if given) receives each row's held-out renders ``[HELD, 3,
+    S, S]`` and the GT frames (``"gt"``)."""
+    renders = {} if renders is None else renders
     world = make_world(family, seed)
     compiled = compile_world(world, "cpu")
     clip = render_clip(ClipSpec(family, seed, "spiral", 0), 9, SIZE, supersample=2, distance=0.1, turns=1.0,
@@ -145,7 +154,7 @@ def score_world(family: str, seed: int, cfg: PhotoToSceneConfig, models, decoder
     held_gt = Cameras(rel.K[1:1 + HELD], rel.w2c[1:1 + HELD], SIZE, SIZE).to(dtype=torch.float32)
     for name, (gaussians, background) in (("gt_fit", fitted(*joined(frames, depths, cams), cfg, rows["gt_fit"])),
                                           ("gt_decoder", decoded(frames, cams, vae, decoder, rows["gt_decoder"]))):
-        rows[name] |= scores(render_views(gaussians, held_gt, background), target)
+        rows[name] |= scores(render_views(gaussians, held_gt, background), target, renders, name)
 
     with cost(rows["gen_fit"]):
         made = photo_to_scene(rgb[0], *models, cfg)
@@ -154,15 +163,16 @@ def score_world(family: str, seed: int, cfg: PhotoToSceneConfig, models, decoder
     K = made.scene.cameras.K[:1].expand(HELD + 1, 3, 3)
     held = Cameras(K.clone(), rel.w2c[:1 + HELD], SIZE, SIZE).to(dtype=torch.float32)
     background = torch.tensor(made.scene.meta["fit"]["background"])
-    rows["gen_fit"] |= scores(render_views(made.scene.gaussians, held[1:], background), target)
+    rows["gen_fit"] |= scores(render_views(made.scene.gaussians, held[1:], background), target, renders, "gen_fit")
     gen_frames, gen_cams = clip_views(made.scene, made.clips)
     for name, split in (("gen_decoder", False), ("gen_decoder_split", True)):
         gaussians, background = decoded(gen_frames, gen_cams, vae, decoder, rows[name], per_trajectory=split)
-        rows[name] |= scores(render_views(gaussians, held[1:], background), target)
+        rows[name] |= scores(render_views(gaussians, held[1:], background), target, renders, name)
 
     warped, _ = render_cache(rgb[0], unit_depth(made.scene.depths[0].float()), held.to(dtype=torch.float64))
-    rows["warp"] |= scores(warped[1:].clamp(0, 1), target)
-    rows["photo"] |= scores(rgb[:1].expand(HELD, -1, -1, -1), target)
+    rows["warp"] |= scores(warped[1:].clamp(0, 1), target, renders, "warp")
+    rows["photo"] |= scores(rgb[:1].expand(HELD, -1, -1, -1), target, renders, "photo")
+    renders["gt"] = target
     return rows
 
 
@@ -190,26 +200,43 @@ def table(names: list[str], per_world: list[dict], args, cfg: PhotoToSceneConfig
     return "\n".join(lines) + "\n"
 
 
+def world_names(split: str, count: int) -> list[tuple[str, int]]:
+    """``(family, seed)`` of the first ``count`` worlds of ``split`` (test from REPORT_START), families in turn."""
+    seeds = seed_range(split, count, REPORT_START if split == "test" else 0,
+                       purpose="report" if split == "test" else "selection")
+    return [(FAMILIES[i % len(FAMILIES)], seed) for i, seed in enumerate(seeds)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", choices=("val", "test"), default="val")
     ap.add_argument("--worlds", type=int, default=2)
     ap.add_argument("--decoder", type=Path, default=None, help="decoder folder (default: the embedded one)")
+    ap.add_argument("--shard", default="0/1", help="I/N: score worlds I, I + N, ... (run N processes side by side)")
+    ap.add_argument("--rows", type=Path, default=None, help="write this shard's per-world rows to a JSON file")
+    ap.add_argument("--merge", type=Path, nargs="*", default=None, help="only build the table from --rows files")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    torch.set_num_threads(1)
     cfg = PhotoToSceneConfig()
-    seeds = seed_range(args.split, args.worlds, 100 if args.split == "test" else 0,
-                       purpose="report" if args.split == "test" else "selection")
+    worlds = world_names(args.split, args.worlds)
+    names = [f"{family} {seed}" for family, seed in worlds]
+    if args.merge:
+        scored = {}
+        for file in args.merge:
+            scored |= json.loads(file.read_text())
+        emit(table([n for n in names if n in scored], [scored[n] for n in names if n in scored], args, cfg), args.out)
+        return
+    torch.set_num_threads(1)
+    index, count = (int(x) for x in args.shard.split("/"))
     models, _ = generation_models(None)
     decoder = load_model(LatentGaussianDecoder, resolve_weights("decoder", args.decoder))
-    names, per_world = [], []
-    for i, seed in enumerate(seeds):
-        family = FAMILIES[i % len(FAMILIES)]
-        names.append(f"{family} {seed}")
-        per_world.append(score_world(family, seed, cfg, models, decoder))
-        print(f"{names[-1]}: " + ", ".join(f"{r} {per_world[-1][r]['psnr']:.2f}" for r, _ in ROWS), flush=True)
-    emit(table(names, per_world, args, cfg), args.out)
+    scored = {}
+    for name, (family, seed) in list(zip(names, worlds))[index::count]:
+        scored[name] = score_world(family, seed, cfg, models, decoder)
+        print(f"{name}: " + ", ".join(f"{r} {scored[name][r]['psnr']:.2f}" for r, _ in ROWS), flush=True)
+        if args.rows:
+            args.rows.write_text(json.dumps(scored, indent=1))
+    emit(table(list(scored), list(scored.values()), args, cfg), args.out)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Train the latent Gaussian decoder on one GPU machine with no network, at the scene's 128 px and at the
-# preset's 64 px side by side (small models leave the GPU mostly idle), from scratch, for MINUTES each;
-# copy each exported model, its metrics.json and its log to $OUT/decoder-SIZE for committing under weights/decoder.
+# Train the latent Gaussian decoder on one GPU machine with no network, from scratch, MINUTES each, three runs
+# side by side on one GPU (small models leave it mostly idle) at the scene's 128 px: the default hybrid, and
+# Lyra's two ablations, Transformer-only blocks and no depth loss. Copies each exported model and its
+# metrics.json (+ the hybrid's log) to $OUT/NAME; $OUT/decoder is the one to commit under weights/decoder.
 #
 #   bash scripts/gpu_decoder.sh MINUTES     # carry .whl (scripts/gpu_wheels.sh fills it)
 set -uo pipefail
-minutes=${1:-7}
+minutes=${1:-6.5}
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 GENSCENE_BANK_CACHE=/tmp/genscene-bank
 if ! python3 -c "import genscene.cli, genscene.models.gaussian_decoder" 2>/dev/null; then
@@ -13,15 +14,19 @@ if ! python3 -c "import genscene.cli, genscene.models.gaussian_decoder" 2>/dev/n
   python3 -c "import genscene.cli, genscene.models.gaussian_decoder" || exit 1
 fi
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-train() {  # SIZE BATCH
-  local run=/tmp/genscene-run/decoder-$1 out=${OUT:-runs}/decoder-$1
+train() {  # NAME [--set ...]
+  local name=$1 run=/tmp/genscene-run/$1 out=${OUT:-runs}/$1
+  shift
   mkdir -p "$out"
-  python3 -m genscene.cli train decoder --preset tiny --out "$run" --minutes "$minutes" --batch-size "$2" \
-    --set data.size="$1" --set data.train_pool=32 --set loop.eval_every=250 >"$out/train.log" 2>&1
+  python3 -m genscene.cli train decoder --preset tiny --out "$run" --minutes "$minutes" --batch-size 8 \
+    --set data.size=128 --set data.train_pool=32 --set loop.eval_every=250 "$@" >"/tmp/$name.log" 2>&1
   cp "$run"/model/* "$run"/metrics.json "$out"/ 2>/dev/null
-  tail -n 3 "$out/train.log"
+  echo "== $name"; grep -v '^\[transformers\]' "/tmp/$name.log" | tail -n 4
 }
-train 128 8 &
-train 64 16 &
+train decoder &
+sleep 20  # the first run renders the shared bank under its lock
+train decoder-transformer-only --set model.blocks=tttt &
+train decoder-no-depth --set loss.depth=0 &
 wait
+cp /tmp/decoder.log "${OUT:-runs}/decoder/train.log"
 ls -la "${OUT:-runs}"/*

@@ -95,7 +95,8 @@ def render_gaussians(
     """Splat ``gaussians`` into every camera of a batch.
 
     Args:
-        gaussians: N activated Gaussians; their device and dtype set the render's (gsplat: float32).
+        gaussians: N activated Gaussians; their device and dtype set the render's (half types and autocast are
+            rendered in float32; gsplat: float32).
         cameras: pinhole cameras of batch shape ``[B]`` (or ``[]`` for one camera, rendered as B=1).
         background: RGB ``[3]`` or per-camera ``[B, 3]`` blended where alpha < 1.
         backend: "auto", "torch" or "gsplat".
@@ -108,6 +109,8 @@ def render_gaussians(
         and ``alpha [B, H, W]`` = ``1 - final transmittance``.
     """
     device, dtype = gaussians.means.device, gaussians.means.dtype
+    if dtype in (torch.float16, torch.bfloat16):  # compositing sums thousands of small terms: half types lose them
+        gaussians, dtype = gaussians.to(dtype=torch.float32), torch.float32
     name = resolve_backend(backend, device)
     if cameras.K.dim() == 2:
         cameras = cameras.reshape(1)
@@ -125,10 +128,11 @@ def render_gaussians(
     args = dict(means=gaussians.means, quats=gaussians.quats, scales=gaussians.scales,
                 opacities=gaussians.opacities, colors=colors, viewmats=cameras.w2c, Ks=cameras.K,
                 width=cameras.width, height=cameras.height, background=bg, near=near, far=far, eps2d=eps2d)
-    if name == "gsplat":
-        from genscene.render.gaussians_gsplat import rasterize_gsplat
+    with torch.autocast(device.type, enabled=False):  # a training step's autocast would cast the matmuls to bf16
+        if name == "gsplat":
+            from genscene.render.gaussians_gsplat import rasterize_gsplat
 
-        return rasterize_gsplat(**args)
-    from genscene.render.gaussians_torch import rasterize_torch
+            return rasterize_gsplat(**args)
+        from genscene.render.gaussians_torch import rasterize_torch
 
-    return rasterize_torch(**args)
+        return rasterize_torch(**args)

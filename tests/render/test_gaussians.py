@@ -237,6 +237,20 @@ def test_batched_cameras_equal_single_renders_and_float32_close():
     assert torch.allclose(f32["alpha"].double(), both["alpha"], atol=1e-4)
 
 
+def test_bf16_gaussians_under_autocast_render_in_float32():
+    """A training step's autocast (the decoder stage's bf16 on CUDA) must not reach the compositing: on CUDA
+    its index_add once failed on a bf16 source, and half-precision alphas would lose the faint Gaussians."""
+    g = _random(40, seed=2)
+    cam = Cameras(K=intrinsics_matrix(30.0, 30.0, 16.0, 12.0), w2c=torch.eye(4, dtype=F64), width=32, height=24)
+    ref = render_gaussians(g.to(dtype=torch.float32), cam, backend="torch")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = render_gaussians(g.to(dtype=torch.bfloat16), cam, backend="torch")
+    assert out["rgb"].dtype == torch.float32
+    half = render_gaussians(g.to(dtype=torch.bfloat16).to(dtype=torch.float32), cam, backend="torch")
+    assert torch.allclose(out["rgb"], half["rgb"], atol=1e-6)  # exactly the float32 render of the bf16 values
+    assert torch.allclose(out["rgb"], ref["rgb"], atol=0.05)  # which is close to the float32 Gaussians' render
+
+
 def test_view_dependent_colour_from_degree_one_sh():
     g = _one((0.0, 0.0, 2.0), (0.1,) * 3, color=(0.2, 0.3, 0.4))
     g.sh_rest = torch.zeros(1, 3, 3, dtype=F64)
