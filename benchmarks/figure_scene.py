@@ -16,12 +16,12 @@ from pathlib import Path
 
 import matplotlib
 import torch
-from bench_scene import score_world, world_names  # benchmarks/ is the script's folder
 
 from genscene.commands.checkpoints import load_model
 from genscene.commands.generate import generation_models
 from genscene.commands.reconstruct import resolve_weights
 from genscene.eval.real_data import shared_data_dir
+from genscene.pipelines.scene_protocol import score_world, world_names
 from genscene.io.images import read_image
 from genscene.models.gaussian_decoder import LatentGaussianDecoder
 from genscene.pipelines.fit_gaussians import render_views
