@@ -67,6 +67,8 @@ def scene(
     finite_float("--guidance", guidance, 0.0, MAX_GUIDANCE)
     if route not in ROUTES:
         raise InputError("--route", f"expected one of {', '.join(ROUTES)}, got {route!r}")
+    if decoder_weights is not None and route != "decoder":
+        raise InputError("--decoder-weights", "only --route decoder reads a decoder; add --route decoder")
     if size % SIZE_STEP:
         raise InputError("--size", f"must be a multiple of {SIZE_STEP}, got {size}")
     names = parse_trajectories(trajectories)
@@ -100,8 +102,9 @@ def _make(image: Path, names: tuple[str, ...], frames: int, steps: int, fit_step
     phase("loading the generator, the VAE and the geometry net")
     models, gen_dir = generation_models(weights)
     decoder, decoder_dir = _load_decoder(decoder_weights, phase) if route == "decoder" else (None, None)
+    fit = dataclasses.replace(PhotoToSceneConfig().fit, steps=fit_steps)
     cfg = PhotoToSceneConfig(route=route, trajectories=names, frames=valid_frame_count(frames), steps=steps,
-                             guidance=guidance, seed=seed, size=size, fit=dataclasses.replace(PhotoToSceneConfig().fit, steps=fit_steps))
+                             guidance=guidance, seed=seed, size=size, fit=fit)
     made = photo_to_scene(photo, *models, cfg, progress=phase, fit_device=fit_device, decoder=decoder)
     parts = {"frames": made.scene.frames, "depth": made.scene.depths, "Gaussians": made.scene.gaussians.means,
              "fly-through": made.flythrough}

@@ -122,6 +122,7 @@ def test_a_second_run_is_refused_then_replaced_with_overwrite(scene, photo, one_
     (["PHOTO", "--device", "tpu"], "--device"),
     (["PHOTO", "--route", "mesh"], "--route"),
     (["PHOTO", "--route", "decoder", "--decoder-weights", "no_such_folder"], "no_such_folder"),
+    (["PHOTO", "--decoder-weights", "weights/decoder"], "--route decoder"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(args, word, photo, tmp_path, monkeypatch, capsys):
     """Through the real entry point, where typer's own range errors become one line too."""
