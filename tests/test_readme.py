@@ -125,9 +125,9 @@ def test_every_command_of_the_readme_runs(words, folder, monkeypatch):
 def test_the_first_command_runs_twice_as_written(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runnable = [c for c in FIRST if not skip_reason(c)]
-    assert [c[:2] for c in runnable] == [["genscene", "worlds"], ["genscene", "reconstruct"]]
+    assert [c[:2] for c in runnable] == [["genscene", "worlds"], ["genscene", "scene"]]
     for attempt in range(2):
         for words in runnable:
             run(words)
-    assert (tmp_path / "out" / "room_scene" / "points.ply").exists()
+    assert (tmp_path / "out" / "room_scene" / "gaussians.ply").exists()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["room", "room_scene"]  # no leftovers
