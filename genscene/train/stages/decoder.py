@@ -77,7 +77,7 @@ PRESETS: dict[str, DecoderTrainConfig] = {
     "tiny": DecoderTrainConfig(
         preset="tiny",
         model=GaussianDecoderConfig(pixels_per_gaussian=2),
-        data=DecoderDataConfig(size=64, frames=9, train_pool=16, bank_paths=3, input_paths=2, eval_worlds=4,
+        data=DecoderDataConfig(size=128, frames=9, train_pool=32, bank_paths=3, input_paths=2, eval_worlds=4,
                                heldout_targets=2, input_targets=2),
         loop=LoopConfig(steps=20000, batch_size=2, eval_every=500, ckpt_every=250),
         optim=OptimConfig(lr=5e-4, warmup_steps=200, weight_decay=0.01),
@@ -92,8 +92,10 @@ PRESETS: dict[str, DecoderTrainConfig] = {
         optim=OptimConfig(lr=1e-3, warmup_steps=1),
     ),
 }
-"""Named configs. ``tiny``: CPU-sized (64 px, 9 frames, 2 input + 1 held-out path per world, one Gaussian per
-2x2 pixels). ``smoke``: a randomly initialised tiny VAE (``vae=""``), 32 px, 5 frames, for the CPU test."""
+"""Named configs. ``tiny``: the embedded ``weights/decoder`` (128 px, the scene's side; 9 frames; 2 input + 1
+held-out path per world; 32 worlds per family; one Gaussian per 2x2 pixels; trained on a GPU at batch 8 by
+``scripts/gpu_decoder.sh``). ``smoke``: a randomly initialised tiny VAE
+(``vae=""``), 32 px, 5 frames, for the CPU test."""
 
 
 def normalize_world(K: Tensor, w2c: Tensor, depth: Tensor) -> tuple[Cameras, Tensor]:
