@@ -37,9 +37,9 @@ from genscene.commands.checkpoints import load_model
 from genscene.commands.generate import generation_models
 from genscene.commands.reconstruct import resolve_weights
 from genscene.eval.report import emit
-from genscene.pipelines.scene_protocol import ROWS, score_world, world_names
 from genscene.models.gaussian_decoder import LatentGaussianDecoder
 from genscene.pipelines.photo_to_scene import PhotoToSceneConfig
+from genscene.pipelines.scene_protocol import ROWS, held_out_world, score_ceilings, score_world, world_names
 
 
 def table(names: list[str], per_world: list[dict], args, cfg: PhotoToSceneConfig) -> str:
@@ -67,14 +67,20 @@ def table(names: list[str], per_world: list[dict], args, cfg: PhotoToSceneConfig
 
 
 def select_decoder(args, worlds: list[tuple[str, int]], cfg: PhotoToSceneConfig) -> str:
-    """A table of each ``--select`` decoder's GT-frames -> decoder PSNR / SSIM, mean over ``worlds``."""
+    """A table of each ``--select`` decoder's GT-frames -> decoder PSNR / SSIM, mean over ``worlds`` (each world
+    rendered once for all decoders)."""
     torch.set_num_threads(1)
-    models, _ = generation_models(None)
+    vae = generation_models(None)[0][1]
+    held = [held_out_world(family, seed, cfg) for family, seed in worlds]
     lines = [f"# Decoders on {len(worlds)} {args.split} worlds: GT frames -> decoder, held-out poses", "",
              "| decoder | trained at | PSNR | SSIM |", "|---|---:|---:|---:|"]
     for folder in args.select:
         decoder = load_model(LatentGaussianDecoder, folder)
-        rows = [score_world(f, s, cfg, models, decoder, generated=False, fit=False)["gt_decoder"] for f, s in worlds]
+        rows = []
+        for world in held:
+            scored = {"gt_decoder": {}}
+            score_ceilings(world, cfg, vae, decoder, scored, {}, fit=False)
+            rows.append(scored["gt_decoder"])
         psnr, ssim = (sum(r[k] for r in rows) / len(rows) for k in ("psnr", "ssim"))
         lines.append(f"| {folder} | {decoder.config.image_size} px | {psnr:.2f} | {ssim:.3f} |")
         print(lines[-1], flush=True)

@@ -132,6 +132,12 @@ def join_clips(clips: list[tuple[Scene, dict[str, Tensor]]]) -> tuple[Scene, dic
     return scene, joined_previews
 
 
+def join_views(x: Tensor) -> Tensor:
+    """Per-clip tensors ``[V, T, ...]`` sharing frame 0 -> the joined views ``[1 + V (T - 1), ...]`` (frame 0 once,
+    then frames ``1..`` of every clip; the layout of :func:`join_clips`, undone by :func:`clip_views`)."""
+    return torch.cat([x[0, :1], x[:, 1:].flatten(0, 1)])
+
+
 def clip_views(scene: Scene, spans: list[tuple[str, int, int]]) -> tuple[Tensor, Cameras]:
     """The joined views of ``scene`` split back into their clips (``spans`` as :class:`PhotoScene`'s ``clips``;
     view 0 heads every clip): frames ``[V, T, 3, S, S]`` and cameras ``[V, T]``."""

@@ -21,7 +21,13 @@ from genscene.geometry.projection import median_depth
 from genscene.pipelines.decode_gaussians import decode_gaussians
 from genscene.pipelines.fit_gaussians import fit_gaussians, render_views
 from genscene.pipelines.generate import relative_unit_cameras, render_cache, unit_depth
-from genscene.pipelines.photo_to_scene import PhotoToSceneConfig, clip_views, coverage_paths, photo_to_scene
+from genscene.pipelines.photo_to_scene import (
+    PhotoToSceneConfig,
+    clip_views,
+    coverage_paths,
+    join_views,
+    photo_to_scene,
+)
 from genscene.worlds import FAMILIES, make_world
 from genscene.worlds.compiled import compile_world
 from genscene.worlds.dataset import ClipSpec, render_clip
@@ -82,11 +88,8 @@ def gt_coverage(compiled, K: torch.Tensor, w2c0: torch.Tensor, unit: float, cfg:
 
 
 def joined(frames: torch.Tensor, depths: torch.Tensor, cams: Cameras):
-    """Clips ``[V, T, ...]`` sharing frame 0 -> views ``[1 + V (T - 1), ...]`` (frame 0 once, as the pipeline)."""
-    def views(x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x[0, :1], x[:, 1:].flatten(0, 1)])
-
-    return views(frames), views(depths), Cameras.cat([cams[0, :1], cams[:, 1:].reshape(-1)])
+    """Clips ``[V, T, ...]`` sharing frame 0 -> the pipeline's joined views (:func:`join_views`)."""
+    return join_views(frames), join_views(depths), Cameras.cat([cams[0, :1], cams[:, 1:].reshape(-1)])
 
 
 def fitted(frames, depths, cams, cfg: PhotoToSceneConfig, record: dict) -> tuple[Gaussians, torch.Tensor]:
@@ -199,4 +202,4 @@ def world_names(split: str, count: int) -> list[tuple[str, int]]:
     return [(FAMILIES[i % len(FAMILIES)], seed) for i, seed in enumerate(seeds)]
 
 
-__all__ = ["HELD", "ROWS", "SIZE", "score_world", "world_names"]
+__all__ = ["HELD", "ROWS", "SIZE", "HeldOutWorld", "held_out_world", "score_ceilings", "score_world", "world_names"]

@@ -10,7 +10,7 @@ from genscene.cameras.cameras import Cameras, invert_rigid
 from genscene.cameras.trajectories.core import make_trajectory
 from genscene.io.scene import Scene
 from genscene.pipelines.fit_gaussians import FitConfig
-from genscene.pipelines.photo_to_scene import PhotoToSceneConfig, clip_views, join_clips, photo_to_scene
+from genscene.pipelines.photo_to_scene import PhotoToSceneConfig, clip_views, join_clips, join_views, photo_to_scene
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -49,6 +49,7 @@ def test_joined_views_split_back_into_clips_headed_by_the_photo():
     assert_close(frames[1, 1:], _clip(0.2)[0].frames[1:])
     assert_close(cameras.c2w[1], _clip(0.2)[0].cameras.c2w)
     assert_close(cameras.c2w[0], _clip(0.1)[0].cameras.c2w)
+    assert_close(join_views(frames), scene.frames)  # the inverse: joined again, the views come back
 
 
 def test_config_refuses_unknown_trajectories_and_frame_counts():
