@@ -141,8 +141,15 @@ def join_views(x: Tensor) -> Tensor:
 def clip_views(scene: Scene, spans: list[tuple[str, int, int]]) -> tuple[Tensor, Cameras]:
     """The joined views of ``scene`` split back into their clips (``spans`` as :class:`PhotoScene`'s ``clips``;
     view 0 heads every clip): frames ``[V, T, 3, S, S]`` and cameras ``[V, T]``."""
-    index = [torch.cat([torch.zeros(1, dtype=torch.long), torch.arange(max(a, 1), b)]) for _, a, b in spans]
-    return torch.stack([scene.frames[i] for i in index]), Cameras.stack([scene.cameras[i] for i in index])
+    index = clip_index(spans)
+    return scene.frames[index], Cameras.stack([scene.cameras[i] for i in index])
+
+
+def clip_index(spans: list[tuple[str, int, int]]) -> Tensor:
+    """Indices ``[V, T]`` into the joined views of each clip's frames (view 0 heads every clip): ``x[index]``
+    turns any joined ``[N, ...]`` tensor back into clips ``[V, T, ...]``."""
+    return torch.stack([torch.cat([torch.zeros(1, dtype=torch.long), torch.arange(max(a, 1), b)])
+                        for _, a, b in spans])
 
 
 def gaussians_by_decoder(frames: Tensor, cameras: Cameras, vae: nn.Module, decoder: nn.Module,
@@ -181,17 +188,12 @@ def route_meta(cfg: PhotoToSceneConfig, stats: dict) -> dict:
     return {"fit": {k: v for k, v in stats.items() if k != "seconds"} | {"steps_asked": cfg.fit.steps}}
 
 
-def photo_to_scene(image: Tensor, generator: nn.Module, vae: nn.Module, geometry: nn.Module,
-                   cfg: PhotoToSceneConfig | None = None, progress: Progress | None = None,
-                   fit_device: str | torch.device = "cpu", decoder: nn.Module | None = None) -> PhotoScene:
-    """One photo ``image [3, H, W]`` in [0, 1] -> generated views and 3D Gaussians made from them (fitted, or
-    decoded by ``decoder`` when ``cfg.route == "decoder"``).
-
-    The models run where they live (the CPU: ``image_to_video`` feeds them CPU tensors); the fit and the
-    fly-through run on ``fit_device`` (CUDA: gsplat when installed). ``progress`` hears of every stage and step.
-    """
-    cfg = cfg or PhotoToSceneConfig()
-    report = progress or (lambda stage, done, total: None)
+def generate_views(image: Tensor, generator: nn.Module, vae: nn.Module, geometry: nn.Module,
+                   cfg: PhotoToSceneConfig, report: Progress) -> tuple[Scene, dict[str, Tensor],
+                                                                   list[tuple[str, int, int]], dict[str, float]]:
+    """The generation half of :func:`photo_to_scene`: ``image [3, H, W]`` -> one clip per coverage trajectory,
+    joined (:func:`join_clips`). Returns the joined scene, its previews, the clips' spans (as
+    :class:`PhotoScene`'s ``clips``) and the seconds of each stage."""
     i2v = ImageToVideoConfig(size=cfg.size, generate=GenerateConfig(steps=cfg.steps, guidance=cfg.guidance,
                                                                     seed=cfg.seed))
     timings: dict[str, float] = {"input_geometry": 0.0, "generate": 0.0, "geometry": 0.0}
@@ -208,6 +210,21 @@ def photo_to_scene(image: Tensor, generator: nn.Module, vae: nn.Module, geometry
         spans.append((name, 0 if k == 1 else start, start + cfg.frames - 1))
         start += cfg.frames - 1
     scene, previews = join_clips(clips)
+    return scene, previews, spans, timings
+
+
+def photo_to_scene(image: Tensor, generator: nn.Module, vae: nn.Module, geometry: nn.Module,
+                   cfg: PhotoToSceneConfig | None = None, progress: Progress | None = None,
+                   fit_device: str | torch.device = "cpu", decoder: nn.Module | None = None) -> PhotoScene:
+    """One photo ``image [3, H, W]`` in [0, 1] -> generated views and 3D Gaussians made from them (fitted, or
+    decoded by ``decoder`` when ``cfg.route == "decoder"``).
+
+    The models run where they live (the CPU: ``image_to_video`` feeds them CPU tensors); the fit and the
+    fly-through run on ``fit_device`` (CUDA: gsplat when installed). ``progress`` hears of every stage and step.
+    """
+    cfg = cfg or PhotoToSceneConfig()
+    report = progress or (lambda stage, done, total: None)
+    scene, previews, spans, timings = generate_views(image, generator, vae, geometry, cfg, report)
 
     t0 = time.perf_counter()
     gaussians, stats = make_gaussians(cfg, scene, spans, vae, decoder, fit_device, report)

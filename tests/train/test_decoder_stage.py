@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from genscene.errors import InputError
 from genscene.models.gaussian_decoder import LatentGaussianDecoder
 from genscene.rotations import quat_to_rotmat
 from genscene.train.loop import Trainer
@@ -50,3 +51,45 @@ def test_smoke_run_batches_losses_and_an_export_with_identical_outputs(tmp_path)
     trained = trainer.plain_model().eval()
     with torch.no_grad():
         assert torch.equal(reloaded(batch["latents"], batch["plucker"]), trained(batch["latents"], batch["plucker"]))
+
+
+def _distill_config(stage, fraction: float):
+    cfg = stage.config("smoke")
+    d = cfg.data
+    d.vae, d.families, d.generated_pool, d.generated_fraction, d.generated_steps = "vae", ("room",), 1, fraction, 1
+    return cfg
+
+
+def test_self_distillation_samples_are_the_generators_clips_of_a_training_photo(tmp_path):
+    stage = get_stage("decoder")
+    cfg = _distill_config(stage, 1.0)
+    d = cfg.data
+    batch = stage.make_batch(cfg, 0, 0, 0, torch.device("cpu"))
+    generated, world_bank = stage.generated_bank(cfg), stage.clips(cfg, torch.device("cpu")).bank
+    v, p = d.input_paths, len(d.generated_trajectories)
+    assert generated["rgb"].shape[:3] == (d.generated_pool, p, d.frames)
+    # every trajectory starts at the photo (frame 0 of the world's first GT clip), at the identity, unit median depth
+    photo = world_bank.rgb[0, 0]
+    assert all(torch.equal(generated["rgb"][0, k, 0], photo) for k in range(p))
+    assert torch.allclose(generated["w2c"][0, :, 0], torch.eye(4).expand(p, 4, 4), atol=1e-6)
+    first_depth = generated["depth"][0, 0, 0].float()
+    assert torch.median(first_depth[first_depth > 0]) == pytest.approx(1.0, abs=2e-2)
+    # a sample's inputs are the first trajectories' latents; every target frame is one of the generated frames
+    assert torch.equal(batch["latents"][0], generated["latents"][0].float())
+    frames = generated["rgb"][0].flatten(0, 1).float() / 255  # [P T, 3, H, W]
+    for target in batch["target_rgb"].flatten(0, 1):
+        assert (frames - target).abs().flatten(1).amax(1).min() == 0
+    assert batch["K"].shape[1] == v
+    metrics = Trainer(stage, cfg, tmp_path).fit()
+    assert metrics["steps"] == 2 and all(math.isfinite(x) for x in metrics["final"].values())
+
+
+def test_self_distillation_settings_are_checked():
+    stage = get_stage("decoder")
+    cfg = _distill_config(stage, 0.5)
+    cfg.data.generated_pool = 0
+    with pytest.raises(InputError, match="generated_pool"):
+        stage.make_batch(cfg, 0, 0, 0, torch.device("cpu"))
+    cfg = _distill_config(stage, 1.5)
+    with pytest.raises(InputError, match="generated_fraction"):
+        cfg.data.check()

@@ -1,4 +1,5 @@
-"""Stage ``decoder``: the latent 3DGS decoder on ground-truth world clips (Lyra's first phase, no self-distillation).
+"""Stage ``decoder``: the latent 3DGS decoder on ground-truth world clips (Lyra's first phase) and on the generator's
+own clips (Lyra's second phase, self-distillation).
 
 Data: the world clip bank with ``bank_paths`` camera paths per world. Of each world's paths, the first
 ``input_paths`` are the decoder's input trajectories (VAE latents + VAE-encoded Plücker latents, encoded once
@@ -8,8 +9,15 @@ opacity, renders them (the PyTorch rasterizer on the CPU) at ``heldout_targets``
 ``input_targets`` input frames, and scores the renders with :mod:`genscene.train.gaussian_losses`.
 
 Evaluation renders the held-out path of each ``val`` world (rendered on the fly) and reports PSNR, SSIM and
-the scale-invariant depth error. Missing: Lyra's second phase (latents of generated videos, the RGB decoder
-as teacher) and a disk cache of the encoded bank (it is encoded at every start).
+the scale-invariant depth error.
+
+Self-distillation (``generated_pool > 0``, ``generated_fraction > 0``): the photos of the first
+``generated_pool`` training worlds per family (frame 0 of each world's first clip) go through the generation half
+of ``photo_to_scene`` (:mod:`genscene.train.generated_bank`); a sample drawn from them decodes the input
+trajectories' latents and is supervised by the VAE-decoded generated frames and the geometry net's depth of them,
+at frames of all the generated trajectories (no ground truth). Lyra's second phase is ``generated_fraction=1``
+started from a first-phase decoder (``--init-from``). Missing: a disk cache of the encoded banks (the latents are
+encoded at every start; the generated clips themselves are cached under ``GENSCENE_BANK_CACHE``).
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from genscene.models.gaussian_decoder import (
     encode_plucker,
     prune_by_opacity,
 )
+from genscene.pipelines.photo_to_scene import DEFAULT_TRAJECTORIES, PhotoToSceneConfig
+from genscene.train.clip_bank import ClipBank
 from genscene.train.config import LoopConfig, OptimConfig, TrainConfig
 from genscene.train.gaussian_losses import (
     GaussianLossConfig,
@@ -41,6 +51,7 @@ from genscene.train.gaussian_losses import (
     load_loss_lpips,
     scale_invariant_depth_loss,
 )
+from genscene.train.generated_bank import GeneratedClips, cached_generated_clips, generate_clips
 from genscene.train.stages.world_stage import WorldClipStage
 from genscene.train.world_data import WorldDataConfig
 
@@ -57,6 +68,37 @@ class DecoderDataConfig(WorldDataConfig):
     """Held-out frames rendered and supervised per sample."""
     input_targets: int = 1
     """Frames of the input paths rendered and supervised per sample (Lyra supervises at the input cameras)."""
+    generated_pool: int = 0
+    """Training worlds per family (the first of ``train_pool``) whose photo the generator turns into clips for
+    self-distillation; 0: none."""
+    generated_fraction: float = 0.0
+    """Fraction of samples drawn from the generated clips, the rest from the GT world clips (Lyra's second
+    phase: 1)."""
+    generator: str = "generator"
+    """Checkpoint that generates the self-distillation clips (with ``vae`` and ``geometry``)."""
+    geometry: str = "geometry"
+    """Checkpoint whose depth of the generated frames is the depth teacher and whose field of view poses them."""
+    generated_trajectories: tuple[str, ...] = DEFAULT_TRAJECTORIES
+    """Coverage trajectories generated per photo (``photo_to_scene``'s); the first ``input_paths`` are the
+    decoder's input, targets are drawn from all of them."""
+    generated_steps: int = 10
+    """Sampler steps per generated clip (``photo_to_scene``'s default)."""
+    generated_guidance: float = 2.0
+    """Classifier-free guidance of the generated clips (``photo_to_scene``'s default)."""
+
+    def check(self) -> None:
+        """Refuse inconsistent settings (overrides are applied field by field, so this runs at the first batch)."""
+        if not 0 < self.input_paths < self.bank_paths:
+            raise InputError("data.input_paths", f"must be in [1, bank_paths - 1 = {self.bank_paths - 1}]")
+        if not 0.0 <= self.generated_fraction <= 1.0:
+            raise InputError("data.generated_fraction", f"must be in [0, 1], got {self.generated_fraction}")
+        if self.generated_fraction > 0 and self.generated_pool <= 0:
+            raise InputError("data.generated_pool", "must be > 0 when data.generated_fraction > 0")
+        if self.generated_pool > 0 and len(self.generated_trajectories) < self.input_paths:
+            raise InputError("data.generated_trajectories",
+                             f"needs at least input_paths = {self.input_paths} trajectories")
+        if self.generated_pool > 0 and not self.vae:
+            raise InputError("data.vae", "self-distillation needs the generator's VAE, not a random one")
 
 
 @dataclass
@@ -122,6 +164,7 @@ class DecoderStage(WorldClipStage):
     def __init__(self):
         super().__init__()
         self._bank: dict[str, Tensor] | None = None
+        self._generated: dict[str, Tensor] | None = None
         self._cfg: DecoderTrainConfig | None = None
         self._lpips: nn.Module | None = None
 
@@ -130,38 +173,45 @@ class DecoderStage(WorldClipStage):
         return self.frozen_vae(cfg.data.vae, cfg.model.latent_channels)
 
     def encoded_bank(self, cfg: DecoderTrainConfig, device: torch.device | None = None) -> dict[str, Tensor]:
-        """Worlds with ``bank_paths`` clips, encoded once (kept on the CPU): ``latents [W, V, C, L, h, w]``,
-        ``plucker [W, V, 2C, L, h, w]`` (float16), ``K [W, P, T, 3, 3]``, ``w2c [W, P, T, 4, 4]`` (normalised,
-        input paths first), ``rgb [W, P, T, 3, H, W]`` uint8, ``depth [W, P, T, H, W]`` float16."""
+        """GT worlds with ``bank_paths`` clips, encoded once (kept on the CPU) in :func:`encode_worlds`' layout,
+        each world normalised by :func:`normalize_world`."""
         if self._bank is None:
             d = cfg.data
-            if not 0 < d.input_paths < d.bank_paths:
-                raise InputError("data.input_paths", f"must be in [1, bank_paths - 1 = {d.bank_paths - 1}]")
+            d.check()
             device = device or torch.device("cpu")
             clips = self.clips(cfg, device).bank
-            vae = self.vae(cfg).to(device)
             groups: dict[tuple[str, int], list[int]] = {}
             for i, world in enumerate(clips.worlds):
                 groups.setdefault(world, []).append(i)
-            fields: dict[str, list[Tensor]] = {k: [] for k in ("latents", "plucker", "K", "w2c", "rgb", "depth")}
+            worlds = []
             for index in groups.values():
                 if len(index) < d.bank_paths:
                     continue  # a world short of free camera paths
                 idx = torch.tensor(index[: d.bank_paths])
                 cams, depth = normalize_world(clips.K[idx].float(), clips.w2c[idx].float(), clips.depth[idx].float())
-                rgb = clips.rgb[idx]
-                v = d.input_paths
-                lat, plk = encode_inputs(vae, rgb[:v].float().to(device) / 255, cams[:v].to(device))
-                for name, value in (("latents", lat.half()), ("plucker", plk.half()), ("K", cams.K.float()),
-                                    ("w2c", cams.w2c.float()), ("rgb", rgb), ("depth", depth.half())):
-                    fields[name].append(value.cpu())
-            if not fields["latents"]:
+                worlds.append((clips.rgb[idx], cams, depth))
+            if not worlds:
                 raise RuntimeError(f"decoder: no training world has {d.bank_paths} camera paths")
-            self._bank = {k: torch.stack(v) for k, v in fields.items()}
+            self._bank = encode_worlds(self.vae(cfg).to(device), worlds, d.input_paths, device)
         return self._bank
+
+    def generated_bank(self, cfg: DecoderTrainConfig, device: torch.device | None = None) -> dict[str, Tensor]:
+        """The self-distillation clips of the first ``generated_pool`` training worlds per family, generated once
+        (cached under ``GENSCENE_BANK_CACHE``) and encoded in :func:`encode_worlds`' layout."""
+        if self._generated is None:
+            d = cfg.data
+            d.check()
+            device = device or torch.device("cpu")
+            clips = generated_clips(cfg, self.clips(cfg, device).bank, self.vae(cfg), device)
+            worlds = [(clips.rgb[w], Cameras(clips.K[w], clips.w2c[w], d.size, d.size), clips.depth[w])
+                      for w in range(len(clips.worlds))]
+            self._generated = encode_worlds(self.vae(cfg).to(device), worlds, d.input_paths, device)
+        return self._generated
 
     def prepare(self, cfg: DecoderTrainConfig, device: torch.device) -> None:
         self.encoded_bank(cfg, device)
+        if cfg.data.generated_fraction > 0:
+            self.generated_bank(cfg, device)
 
     def build_model(self, cfg: DecoderTrainConfig) -> nn.Module:
         self._cfg = copy.deepcopy(cfg)
@@ -172,21 +222,15 @@ class DecoderStage(WorldClipStage):
                    device: torch.device) -> dict[str, Tensor]:
         """``latents [B, V, C, L, h, w]``, ``plucker [B, V, 2C, L, h, w]``, input cameras ``K [B, V, T, 3, 3]`` /
         ``w2c [B, V, T, 4, 4]``; targets ``target_K [B, S, 3, 3]``, ``target_w2c``, ``target_rgb [B, S, 3, H, W]``,
-        ``target_depth [B, S, H, W]`` (S = held-out + input targets)."""
-        bank, d = self.encoded_bank(cfg), cfg.data
+        ``target_depth [B, S, H, W]`` (S = held-out + input targets). With ``generated_fraction > 0`` each sample
+        comes from the generated clips with that probability (those samples come last)."""
+        d, b = cfg.data, cfg.loop.batch_size
         g = torch.Generator().manual_seed((cfg.loop.seed * 9_999_991 + step * 7919 + rank * 131 + micro) % (2**63))
-        worlds = torch.randint(bank["latents"].shape[0], (cfg.loop.batch_size,), generator=g)
-        p, t, v = bank["K"].shape[1], bank["K"].shape[2], d.input_paths
-        paths = torch.cat([v + torch.randint(p - v, (len(worlds), d.heldout_targets), generator=g),
-                           torch.randint(v, (len(worlds), d.input_targets), generator=g)], 1)  # [B, S]
-        frames = torch.randint(t, paths.shape, generator=g)
-        w = worlds[:, None]
-        batch = {"latents": bank["latents"][worlds].float(), "plucker": bank["plucker"][worlds].float(),
-                 "K": bank["K"][worlds, :v], "w2c": bank["w2c"][worlds, :v],
-                 "target_K": bank["K"][w, paths, frames], "target_w2c": bank["w2c"][w, paths, frames],
-                 "target_rgb": bank["rgb"][w, paths, frames].float() / 255,
-                 "target_depth": bank["depth"][w, paths, frames].float()}
-        return {k: x.to(device) for k, x in batch.items()}
+        generated = int((torch.rand(b, generator=g) < d.generated_fraction).sum()) if d.generated_fraction > 0 else 0
+        parts = [draw_samples(self.encoded_bank(cfg), b - generated, d, g)]
+        if generated:
+            parts.append(draw_samples(self.generated_bank(cfg), generated, d, g))
+        return {k: torch.cat([part[k] for part in parts]).to(device) for k in parts[0]}
 
     def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
         cfg = self._cfg
@@ -229,6 +273,78 @@ class DecoderStage(WorldClipStage):
         return LatentGaussianDecoder.from_pretrained(path)
 
 
+def encode_worlds(vae: nn.Module, worlds: list[tuple[Tensor, Cameras, Tensor]], input_paths: int,
+                  device: torch.device) -> dict[str, Tensor]:
+    """Worlds, each ``(rgb [P, T, 3, H, W] uint8, cameras [P, T], depth [P, T, H, W])`` in one normalised frame,
+    -> the bank (on the CPU): ``latents [W, V, C, L, h, w]`` and ``plucker [W, V, 2C, L, h, w]`` (float16) of the
+    first ``V = input_paths`` paths, ``K [W, P, T, 3, 3]``, ``w2c [W, P, T, 4, 4]``, ``rgb [W, P, T, 3, H, W]``
+    uint8, ``depth [W, P, T, H, W]`` float16."""
+    fields: dict[str, list[Tensor]] = {k: [] for k in ("latents", "plucker", "K", "w2c", "rgb", "depth")}
+    for rgb, cams, depth in worlds:
+        v = input_paths
+        lat, plk = encode_inputs(vae, rgb[:v].float().to(device) / 255, cams[:v].to(device))
+        for name, value in (("latents", lat.half()), ("plucker", plk.half()), ("K", cams.K.float()),
+                            ("w2c", cams.w2c.float()), ("rgb", rgb), ("depth", depth.half())):
+            fields[name].append(value.cpu())
+    return {k: torch.stack(v) for k, v in fields.items()}
+
+
+def draw_samples(bank: dict[str, Tensor], n: int, d: DecoderDataConfig, g: torch.Generator) -> dict[str, Tensor]:
+    """``n`` samples of a bank (:func:`encode_worlds`' layout) in :meth:`DecoderStage.make_batch`'s layout: a world,
+    its input latents, ``heldout_targets`` frames of the paths after the inputs (of any path when the bank has
+    none: the generated trajectories are all inputs) and ``input_targets`` frames of the input paths."""
+    worlds = torch.randint(bank["latents"].shape[0], (n,), generator=g)
+    p, t, v = bank["K"].shape[1], bank["K"].shape[2], d.input_paths
+    first = v if p > v else 0
+    paths = torch.cat([first + torch.randint(p - first, (n, d.heldout_targets), generator=g),
+                       torch.randint(v, (n, d.input_targets), generator=g)], 1)  # [n, S]
+    frames = torch.randint(t, paths.shape, generator=g)
+    w = worlds[:, None]
+    return {"latents": bank["latents"][worlds].float(), "plucker": bank["plucker"][worlds].float(),
+            "K": bank["K"][worlds, :v], "w2c": bank["w2c"][worlds, :v],
+            "target_K": bank["K"][w, paths, frames], "target_w2c": bank["w2c"][w, paths, frames],
+            "target_rgb": bank["rgb"][w, paths, frames].float() / 255,
+            "target_depth": bank["depth"][w, paths, frames].float()}
+
+
+def generated_clips(cfg: DecoderTrainConfig, bank: ClipBank, vae: nn.Module, device: torch.device) -> GeneratedClips:
+    """The generator's clips of the photos of the first ``generated_pool`` training worlds per family (frame 0 of
+    each world's first clip in ``bank``), as ``photo_to_scene`` makes them at ``data.size``. The generator and VAE
+    run on ``device``, the geometry net on the CPU (where ``image_to_video`` keeps the frames)."""
+    import os
+
+    from genscene.models.generator import VideoGenerator
+    from genscene.models.geometry import GeometryNet
+    from genscene.train.latent_bank import file_digest
+    from genscene.train.world_data import BANK_CACHE_ENV
+    from genscene.weights import found_checkpoints
+
+    d = cfg.data
+    first: dict[tuple[str, int], int] = {}
+    for i, world in enumerate(bank.worlds):
+        first.setdefault(world, i)
+    worlds = list(first)[: d.generated_pool * len(d.families)]
+    found = found_checkpoints()
+    folders = {name: found[name] for name in (d.generator, d.vae, d.geometry)}
+    pipe = PhotoToSceneConfig(trajectories=tuple(d.generated_trajectories), frames=d.frames,
+                              steps=d.generated_steps, guidance=d.generated_guidance, size=d.size)
+
+    def make() -> GeneratedClips:
+        from rich.progress import Progress
+
+        generator = VideoGenerator.from_pretrained(folders[d.generator]).eval().requires_grad_(False).to(device)
+        geometry = GeometryNet.from_pretrained(folders[d.geometry]).eval().requires_grad_(False)
+        photos = torch.stack([bank.rgb[first[w], 0].float().cpu() / 255 for w in worlds])
+        with Progress(transient=True) as bar:
+            task = bar.add_task("generating the self-distillation clips", total=len(worlds))
+            return generate_clips(photos, worlds, generator, vae.to(device), geometry, pipe,
+                                  progress=lambda done, total: bar.update(task, completed=done))
+
+    key = {"worlds": worlds, "pipeline": repr(pipe), "bank": [d.size, d.frames, d.bank_paths, list(d.trajectories)],
+           "weights": {name: file_digest(folder) for name, folder in folders.items()}}
+    return cached_generated_clips(os.environ.get(BANK_CACHE_ENV), key, make)
+
+
 def render_decoded(raw: Tensor, batch: dict[str, Tensor], config: GaussianDecoderConfig) -> tuple[Tensor, Tensor]:
     """Raw decoder channels ``[B, V, T, H', W', 14]`` placed with the input cameras ``batch["K"]`` / ``["w2c"]``
     (``[B, V, T, ...]``), pruned by ``config.keep_fraction`` and rendered at ``batch["target_K"]`` /
@@ -248,5 +364,5 @@ def render_decoded(raw: Tensor, batch: dict[str, Tensor], config: GaussianDecode
     return torch.cat(rgb), torch.cat(depth)
 
 
-__all__ = ["PRESETS", "DecoderDataConfig", "DecoderStage", "DecoderTrainConfig", "normalize_world",
-           "render_decoded"]
+__all__ = ["PRESETS", "DecoderDataConfig", "DecoderStage", "DecoderTrainConfig", "draw_samples", "encode_worlds",
+           "generated_clips", "normalize_world", "render_decoded"]
