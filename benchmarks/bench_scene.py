@@ -4,6 +4,8 @@
     # or side by side on two cores, then the table:
     python benchmarks/bench_scene.py --split test --worlds 16 --shard 0/2 --rows r0.json   # and 1/2 --rows r1.json
     python benchmarks/bench_scene.py --split test --worlds 16 --merge r0.json r1.json --out FILE
+    # choosing a decoder on val: GT frames -> decoder, and (--generated) the pipeline's clips -> decoder
+    python benchmarks/bench_scene.py --split val --worlds 8 --select DIR [DIR ...] [--generated] [--out FILE]
 
 Protocol (one torch thread): each world (families in turn; ``test`` seeds from ``REPORT_START``, ``val`` from 0)
 is rendered at 128 px along the GT ``spiral`` (distance 0.1, one turn, 9 frames), a path no clip follows.
@@ -39,7 +41,15 @@ from genscene.commands.reconstruct import resolve_weights
 from genscene.eval.report import emit
 from genscene.models.gaussian_decoder import LatentGaussianDecoder
 from genscene.pipelines.photo_to_scene import PhotoToSceneConfig
-from genscene.pipelines.scene_protocol import ROWS, held_out_world, score_ceilings, score_world, world_names
+from genscene.pipelines.scene_protocol import (
+    ROWS,
+    generated_clips,
+    held_out_world,
+    score_ceilings,
+    score_decoded,
+    score_world,
+    world_names,
+)
 
 
 def table(names: list[str], per_world: list[dict], args, cfg: PhotoToSceneConfig) -> str:
@@ -67,13 +77,16 @@ def table(names: list[str], per_world: list[dict], args, cfg: PhotoToSceneConfig
 
 
 def select_decoder(args, worlds: list[tuple[str, int]], cfg: PhotoToSceneConfig) -> str:
-    """A table of each ``--select`` decoder's GT-frames -> decoder PSNR / SSIM, mean over ``worlds`` (each world
-    rendered once for all decoders)."""
+    """A table of each ``--select`` decoder's GT-frames -> decoder PSNR / SSIM (and with ``--generated`` its
+    generated -> decoder scores: the full pipeline's clips, generated once per world), mean over ``worlds``."""
     torch.set_num_threads(1)
-    vae = generation_models(None)[0][1]
+    models = generation_models(None)[0]
+    vae = models[1]
     held = [held_out_world(family, seed, cfg) for family, seed in worlds]
-    lines = [f"# Decoders on {len(worlds)} {args.split} worlds: GT frames -> decoder, held-out poses", "",
-             "| decoder | trained at | PSNR | SSIM |", "|---|---:|---:|---:|"]
+    clips = [generated_clips(world, cfg, models) for world in held] if args.generated else []
+    head = "| decoder | trained at | GT PSNR | GT SSIM |" + (" gen PSNR | gen SSIM |" if clips else "")
+    lines = [f"# Decoders on {len(worlds)} {args.split} worlds: GT frames (and generated clips) -> decoder, "
+             "held-out poses", "", head, "|---|---:|" + "---:|" * (4 if clips else 2)]
     for folder in args.select:
         decoder = load_model(LatentGaussianDecoder, folder)
         rows = []
@@ -81,8 +94,10 @@ def select_decoder(args, worlds: list[tuple[str, int]], cfg: PhotoToSceneConfig)
             scored = {"gt_decoder": {}}
             score_ceilings(world, cfg, vae, decoder, scored, {}, fit=False)
             rows.append(scored["gt_decoder"])
-        psnr, ssim = (sum(r[k] for r in rows) / len(rows) for k in ("psnr", "ssim"))
-        lines.append(f"| {folder} | {decoder.config.image_size} px | {psnr:.2f} | {ssim:.3f} |")
+        gen = [score_decoded(*clip, world.target, vae, decoder) for clip, world in zip(clips, held)]
+        cells = [sum(r[k] for r in part) / len(part) for part in (rows, gen) if part for k in ("psnr", "ssim")]
+        lines.append(f"| {folder} | {decoder.config.image_size} px | "
+                     + " | ".join(f"{c:.2f}" if i % 2 == 0 else f"{c:.3f}" for i, c in enumerate(cells)) + " |")
         print(lines[-1], flush=True)
     return "\n".join(lines) + "\n"
 
@@ -97,6 +112,8 @@ def main() -> None:
     ap.add_argument("--merge", type=Path, nargs="*", default=None, help="only build the table from --rows files")
     ap.add_argument("--select", type=Path, nargs="+", default=None,
                     help="compare decoder folders by the GT-frames -> decoder row alone (choose on val)")
+    ap.add_argument("--generated", action="store_true",
+                    help="with --select: also score each decoder on the pipeline's generated clips")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     cfg = PhotoToSceneConfig()

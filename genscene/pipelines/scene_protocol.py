@@ -25,6 +25,7 @@ from genscene.pipelines.photo_to_scene import (
     PhotoToSceneConfig,
     clip_views,
     coverage_paths,
+    generate_views,
     join_views,
     photo_to_scene,
 )
@@ -179,6 +180,21 @@ def score_generated(world: HeldOutWorld, cfg: PhotoToSceneConfig, models, decode
     rows["photo"] |= scores(rgb[:1].expand(HELD, -1, -1, -1), target, renders, "photo")
 
 
+def generated_clips(world: HeldOutWorld, cfg: PhotoToSceneConfig, models) -> tuple[torch.Tensor, Cameras, Cameras]:
+    """The pipeline's generated clips of the world's photo (generation only, no fit): frames ``[V, T, 3, S, S]``,
+    their cameras ``[V, T]``, and the held-out poses ``[HELD]`` with the pipeline's intrinsics."""
+    scene, _, spans, _ = generate_views(world.rgb[0], *models, cfg, lambda *a: None)
+    frames, cams = clip_views(scene, spans)
+    return frames, cams, world.held(scene.cameras.K[0])
+
+
+def score_decoded(frames: torch.Tensor, cams: Cameras, held: Cameras, target: torch.Tensor, vae, decoder
+                  ) -> dict[str, float]:
+    """PSNR / SSIM at the ``held`` poses of the Gaussians ``decoder`` makes of clips ``frames`` / ``cams``."""
+    gaussians, background = decoded(frames, cams, vae, decoder, {})
+    return scores(render_views(gaussians, held, background), target, {}, "decoded")
+
+
 def score_world(family: str, seed: int, cfg: PhotoToSceneConfig, models, decoder,
                 renders: dict[str, torch.Tensor] | None = None, generated: bool = True,
                 fit: bool = True) -> dict[str, dict[str, float]]:
@@ -202,4 +218,5 @@ def world_names(split: str, count: int) -> list[tuple[str, int]]:
     return [(FAMILIES[i % len(FAMILIES)], seed) for i, seed in enumerate(seeds)]
 
 
-__all__ = ["HELD", "ROWS", "SIZE", "HeldOutWorld", "held_out_world", "score_ceilings", "score_world", "world_names"]
+__all__ = ["HELD", "ROWS", "SIZE", "HeldOutWorld", "generated_clips", "held_out_world", "score_ceilings",
+           "score_decoded", "score_world", "world_names"]
