@@ -111,7 +111,7 @@ def main() -> None:
     ap.add_argument("--rows", type=Path, default=None, help="write this shard's per-world rows to a JSON file")
     ap.add_argument("--merge", type=Path, nargs="*", default=None, help="only build the table from --rows files")
     ap.add_argument("--select", type=Path, nargs="+", default=None,
-                    help="compare decoder folders by the GT-frames -> decoder row alone (choose on val)")
+                    help="compare decoder folders by the decoder rows alone (choose on val)")
     ap.add_argument("--generated", action="store_true",
                     help="with --select: also score each decoder on the pipeline's generated clips")
     ap.add_argument("--out", type=Path, default=None)

@@ -7,13 +7,7 @@
 #   bash scripts/gpu_decoder.sh MINUTES     # carry .whl (scripts/gpu_wheels.sh fills it)
 set -uo pipefail
 minutes=${1:-6.5}
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 GENSCENE_BANK_CACHE=/tmp/genscene-bank
-if ! python3 -c "import genscene.cli, genscene.models.gaussian_decoder" 2>/dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/fallback/*.whl
-  python3 -c "import genscene.cli, genscene.models.gaussian_decoder" || exit 1
-fi
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+source scripts/gpu_site.sh || exit 1
 train() {  # NAME [--set ...]
   local name=$1 run=/tmp/genscene-run/$1 out=${OUT:-runs}/$1
   shift

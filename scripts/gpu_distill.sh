@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Lyra's self-distillation A/B on one GPU machine with no network: three fine-tunes of the committed decoder
-# (weights/decoder) side by side for the same minutes, at the scene's 128 px, batch 8:
-#   gt        - more steps on GT world clips only (the control: the committed decoder was still improving);
+# Lyra's self-distillation A/B on one GPU machine with no network: three fine-tunes of one decoder ($INIT,
+# default weights/decoder, itself already distilled on the CPU) side by side for the same minutes, at the
+# scene's 128 px, batch 8 (the CPU A/B at batch 2: benchmarks/results/decoder_distill_val.md):
+#   gt        - more steps on GT world clips only (the control: more steps alone);
 #   distill   - Lyra's second phase: the generator's clips of training photos only, the VAE-decoded frames and
 #               the geometry net's depth of them the teacher (data.generated_fraction=1);
 #   mixed     - half of each batch from each.
@@ -10,19 +11,13 @@
 # Copies each exported model to $OUT/NAME and each run's metrics and log tail to $OUT/summary.txt (a device run
 # returns at most 8 files).
 #
-#   bash scripts/gpu_distill.sh [BUDGET_SECONDS] [POOL]    # carry .whl (scripts/gpu_wheels.sh fills it)
+#   [INIT=DIR] bash scripts/gpu_distill.sh [BUDGET_SECONDS] [POOL]    # carry .whl (scripts/gpu_wheels.sh fills it)
 set -uo pipefail
 budget=${1:-540}
 pool=${2:-32}
 start=$(date +%s)
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 GENSCENE_BANK_CACHE=/tmp/genscene-bank
-if ! python3 -c "import genscene.cli, genscene.models.gaussian_decoder" 2>/dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/fallback/*.whl
-  python3 -c "import genscene.cli, genscene.models.gaussian_decoder" || exit 1
-fi
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-common=(--preset tiny --init-from weights/decoder --batch-size 8 --set data.size=128 --set data.train_pool=32
+source scripts/gpu_site.sh || exit 1
+common=(--preset tiny --init-from "${INIT:-weights/decoder}" --batch-size 8 --set data.size=128 --set data.train_pool=32
         --set "data.generated_pool=$pool" --set optim.lr=2e-4 --set optim.warmup_steps=10 --set loop.eval_every=25)
 out=${OUT:-runs}
 mkdir -p "$out"

@@ -10,7 +10,6 @@ clips; batches draw from it with a seeded generator.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing
 import os
@@ -155,38 +154,20 @@ def build_clip_bank(jobs: list[tuple[str, int]], paths: int, frames: int, size: 
 
 
 def cached_clip_bank(cache_dir: str | Path, jobs: list[tuple[str, int]], device: torch.device, **kwargs) -> ClipBank:
-    """:func:`build_clip_bank` through a file cache: processes asking for the same bank at once (stages
-    trained side by side, DDP ranks of one host) wait for the first to render it, then load it."""
-    import fcntl
-
-    from safetensors.torch import load_file, save_file
-
-    from genscene.atomic import atomic_path
+    """:func:`build_clip_bank` through a file cache (:func:`~genscene.train.tensor_cache.cached_tensors`):
+    processes asking for the same bank at once wait for the first to render it, then load it."""
+    from genscene.train.tensor_cache import cached_tensors
 
     spec = json.dumps({"jobs": jobs, **{k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()
                                         if k not in ("workers", "progress")}}, sort_keys=True)
-    key = hashlib.sha256(spec.encode()).hexdigest()[:16]
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    path = cache_dir / f"bank-{key}.safetensors"
-    with open(cache_dir / f"bank-{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.is_file():
-            tensors = {k: v.to(device) for k, v in load_file(path).items()}
-            worlds = [tuple(w) for w in json.loads(_metadata(path)["worlds"])]
-            return ClipBank(tensors["rgb"], tensors["depth"], tensors["K"], tensors["w2c"], worlds)
+
+    def make() -> tuple[dict[str, Tensor], dict[str, str]]:
         bank = build_clip_bank(jobs, device=device, **kwargs)
-        with atomic_path(path) as tmp:
-            save_file({"rgb": bank.rgb, "depth": bank.depth, "K": bank.K, "w2c": bank.w2c}, str(tmp),
-                      metadata={"worlds": json.dumps(bank.worlds)})
-        return bank
+        return {"rgb": bank.rgb, "depth": bank.depth, "K": bank.K, "w2c": bank.w2c}, {"worlds": json.dumps(bank.worlds)}
 
-
-def _metadata(path: Path) -> dict[str, str]:
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        return f.metadata()
+    tensors, metadata = cached_tensors(cache_dir, "bank", spec, make)
+    worlds = [tuple(w) for w in json.loads(metadata["worlds"])]
+    return ClipBank(*(tensors[k].to(device) for k in ("rgb", "depth", "K", "w2c")), worlds)
 
 
 def _default_workers() -> int:

@@ -14,7 +14,6 @@ by its photos, its settings and the weights that made it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,33 +67,21 @@ def generate_clips(photos: Tensor, worlds: list[tuple[str, int]], generator: nn.
 
 def cached_generated_clips(cache_dir: str | Path | None, key_parts: dict, make: Callable[[], GeneratedClips]
                            ) -> GeneratedClips:
-    """``make()`` through a file cache in ``cache_dir`` (None: no cache). ``key_parts`` must name everything the
-    clips depend on (photos, settings, weight digests); processes asking at once wait for the first."""
+    """``make()`` through a file cache in ``cache_dir`` (None: no cache;
+    :func:`~genscene.train.tensor_cache.cached_tensors`). ``key_parts`` must name everything the clips depend on
+    (photos, settings, weight digests); processes asking at once wait for the first."""
     if not cache_dir:
         return make()
-    import fcntl
+    from genscene.train.tensor_cache import cached_tensors
 
-    from safetensors.torch import load_file, save_file
+    spec = json.dumps(key_parts, sort_keys=True)
 
-    from genscene.atomic import atomic_path
-
-    key = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()[:16]
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    path = cache_dir / f"generated-{key}.safetensors"
-    with open(cache_dir / f"generated-{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.is_file():
-            from safetensors import safe_open
-
-            with safe_open(str(path), framework="pt") as f:
-                worlds = [tuple(w) for w in json.loads(f.metadata()["worlds"])]
-            return GeneratedClips(**load_file(str(path)), worlds=worlds)
+    def make_tensors() -> tuple[dict[str, Tensor], dict[str, str]]:
         clips = make()
-        with atomic_path(path) as tmp:
-            save_file({k: v.contiguous() for k, v in clips.tensors().items()}, str(tmp),
-                      metadata={"worlds": json.dumps(clips.worlds), "key": json.dumps(key_parts, sort_keys=True)})
-        return clips
+        return clips.tensors(), {"worlds": json.dumps(clips.worlds), "key": spec}
+
+    tensors, metadata = cached_tensors(cache_dir, "generated", spec, make_tensors)
+    return GeneratedClips(**tensors, worlds=[tuple(w) for w in json.loads(metadata["worlds"])])
 
 
 __all__ = ["GeneratedClips", "cached_generated_clips", "generate_clips"]

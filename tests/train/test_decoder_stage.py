@@ -1,5 +1,6 @@
 """The decoder stage: batches of input latents and held-out targets, world normalisation, export -> same outputs."""
 
+import dataclasses
 import math
 
 import pytest
@@ -93,3 +94,13 @@ def test_self_distillation_settings_are_checked():
     cfg = _distill_config(stage, 1.5)
     with pytest.raises(InputError, match="generated_fraction"):
         cfg.data.check()
+
+
+def test_distill_preset_is_the_second_phase_of_tiny():
+    """``distill`` warm-starts from a ``tiny`` decoder: same model and GT data, only generated clips drawn."""
+    stage = get_stage("decoder")
+    tiny, distill = stage.config("tiny"), stage.config("distill")
+    assert distill.model == tiny.model
+    assert distill.data.generated_fraction == 1.0 and distill.data.generated_pool > 0
+    assert dataclasses.replace(distill.data, generated_pool=0, generated_fraction=0.0) == tiny.data
+    distill.data.check()

@@ -115,14 +115,22 @@ class DecoderTrainConfig(TrainConfig):
     """Weights of the render losses."""
 
 
+_TINY_DATA = DecoderDataConfig(size=128, frames=9, train_pool=32, bank_paths=3, input_paths=2, eval_worlds=4,
+                               heldout_targets=2, input_targets=2)
 PRESETS: dict[str, DecoderTrainConfig] = {
     "tiny": DecoderTrainConfig(
         preset="tiny",
         model=GaussianDecoderConfig(pixels_per_gaussian=2),
-        data=DecoderDataConfig(size=128, frames=9, train_pool=32, bank_paths=3, input_paths=2, eval_worlds=4,
-                               heldout_targets=2, input_targets=2),
+        data=_TINY_DATA,
         loop=LoopConfig(steps=20000, batch_size=2, eval_every=500, ckpt_every=250),
         optim=OptimConfig(lr=5e-4, warmup_steps=200, weight_decay=0.01),
+    ),
+    "distill": DecoderTrainConfig(
+        preset="distill",
+        model=GaussianDecoderConfig(pixels_per_gaussian=2),
+        data=dataclasses.replace(_TINY_DATA, generated_pool=16, generated_fraction=1.0),
+        loop=LoopConfig(steps=303, batch_size=2, eval_every=100, ckpt_every=250),
+        optim=OptimConfig(lr=2e-4, warmup_steps=20, weight_decay=0.01),
     ),
     "smoke": DecoderTrainConfig(
         preset="smoke",
@@ -134,9 +142,11 @@ PRESETS: dict[str, DecoderTrainConfig] = {
         optim=OptimConfig(lr=1e-3, warmup_steps=1),
     ),
 }
-"""Named configs. ``tiny``: the embedded ``weights/decoder`` (128 px, the scene's side; 9 frames; 2 input + 1
-held-out path per world; 32 worlds per family; one Gaussian per 2x2 pixels; trained on a GPU at batch 8 by
-``scripts/gpu_decoder.sh``). ``smoke``: a randomly initialised tiny VAE
+"""Named configs. ``tiny``: Lyra's first phase of the embedded ``weights/decoder`` (128 px, the scene's side; 9
+frames; 2 input + 1 held-out path per world; 32 worlds per family; one Gaussian per 2x2 pixels; trained on a GPU at
+batch 8 by ``scripts/gpu_decoder.sh``). ``distill``: its second phase, run with ``--init-from`` the first: only the
+generator's clips of 16 training photos per family, 303 steps (how ``weights/decoder`` was made, 35 min on one
+CPU core after the clips are generated). ``smoke``: a randomly initialised tiny VAE
 (``vae=""``), 32 px, 5 frames, for the CPU test."""
 
 
