@@ -95,9 +95,9 @@ def select_decoder(args, worlds: list[tuple[str, int]], cfg: PhotoToSceneConfig)
             score_ceilings(world, cfg, vae, decoder, scored, {}, fit=False)
             rows.append(scored["gt_decoder"])
         gen = [score_decoded(*clip, world.target, vae, decoder) for clip, world in zip(clips, held)]
-        cells = [sum(r[k] for r in part) / len(part) for part in (rows, gen) if part for k in ("psnr", "ssim")]
-        lines.append(f"| {folder} | {decoder.config.image_size} px | "
-                     + " | ".join(f"{c:.2f}" if i % 2 == 0 else f"{c:.3f}" for i, c in enumerate(cells)) + " |")
+        means = [[sum(r[k] for r in part) / len(part) for k in ("psnr", "ssim")] for part in (rows, gen) if part]
+        cells = " | ".join(f"{psnr:.2f} | {ssim:.3f}" for psnr, ssim in means)
+        lines.append(f"| {folder} | {decoder.config.image_size} px | {cells} |")
         print(lines[-1], flush=True)
     return "\n".join(lines) + "\n"
 
